@@ -1,0 +1,109 @@
+"""Platform settings: the one place that reads the environment.
+
+`PLATFORM_ENV=local` (default) gives every external system an embedded default under `PLATFORM_HOME`;
+`PLATFORM_ENV=prod` requires the real endpoints and refuses to load with one message that names every
+missing variable.
+"""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Variables each code location needs in prod. Alerts need one of the two Slack settings, expressed as
+# a tuple of alternatives.
+_COMMON_PROD: tuple[str | tuple[str, ...], ...] = (
+    "WAREHOUSE_URL",
+    "DAGSTER_WEBSERVER_URL",
+    ("SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN"),
+)
+REQUIRED_IN_PROD: dict[str, tuple[str | tuple[str, ...], ...]] = {
+    "inspig": (*_COMMON_PROD, "INSPIG_ORACLE_URL"),
+    "pothole": (*_COMMON_PROD, "LAKE_URL", "SPARK_MASTER", "SMTP_HOST", "MAIL_FROM"),
+    "production": (*_COMMON_PROD, "PRODUCTION_DB_DIR"),
+    "card": _COMMON_PROD,
+    "energy": _COMMON_PROD,
+}
+
+
+class MissingSettingsError(RuntimeError):
+    """Raised in prod when required environment variables are unset."""
+
+
+class PlatformSettings(BaseSettings):
+    """Environment-driven settings shared by every code location."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    platform_env: Literal["local", "prod"] = "local"
+    platform_home: Path = Path(".platform")
+
+    warehouse_url: str | None = None
+    inspig_oracle_url: str | None = None
+
+    lake_url: str | None = None
+    aws_region: str = "ap-northeast-2"
+    aws_endpoint_url: str | None = None
+
+    spark_master: str | None = None
+    spark_cluster_instance_ids: str | None = Field(
+        default=None, description="Comma-separated EC2 instance ids of the Spark cluster."
+    )
+
+    slack_webhook_url: str | None = None
+    slack_bot_token: str | None = None
+    slack_channel: str = "#data-alerts"
+    dagster_webserver_url: str = "http://127.0.0.1:3000"
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "data-platform@localhost"
+
+    production_db_dir: Path | None = None
+
+    @property
+    def is_prod(self) -> bool:
+        """True when running against real production systems."""
+        return self.platform_env == "prod"
+
+    @cached_property
+    def home(self) -> Path:
+        """Absolute `PLATFORM_HOME`, created on first use."""
+        home = self.platform_home.expanduser().resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    @property
+    def cluster_instance_ids(self) -> list[str]:
+        """EC2 instance ids of the Spark cluster, empty when none is configured."""
+        raw = self.spark_cluster_instance_ids or ""
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    def missing_for(self, location: str) -> list[str]:
+        """Names of the variables that `location` needs in prod and that are unset."""
+        missing: list[str] = []
+        for requirement in REQUIRED_IN_PROD.get(location, _COMMON_PROD):
+            names = requirement if isinstance(requirement, tuple) else (requirement,)
+            if not any(getattr(self, name.lower()) for name in names):
+                missing.append(" or ".join(names))
+        return missing
+
+    def require(self, location: str) -> None:
+        """In prod, fail with one message naming every missing variable of `location`."""
+        if not self.is_prod:
+            return
+        missing = self.missing_for(location)
+        if missing:
+            raise MissingSettingsError(
+                f"PLATFORM_ENV=prod: code location '{location}' cannot load; set these environment "
+                f"variables: {', '.join(missing)}"
+            )
+
+
+def load_settings() -> PlatformSettings:
+    """Read the settings from the current environment (no caching: tests change the environment)."""
+    return PlatformSettings()

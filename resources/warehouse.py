@@ -1,0 +1,244 @@
+"""PostgreSQL warehouse resource: bulk COPY, transactional partition replace and upsert."""
+
+import io
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
+from pydantic import Field
+
+from resources.embedded_pg import embedded_postgres_url, sqlalchemy_url
+
+# Rows per CSV chunk handed to COPY: large enough to amortise per-call overhead, small enough that
+# serialising the next chunk overlaps with the server ingesting the previous one.
+COPY_CHUNK_ROWS = 65_536
+
+_engines: dict[tuple[str, str], sa.Engine] = {}
+_engines_lock = threading.Lock()
+
+TableRef = str | sa.Table
+
+
+def engine_for(url: str, search_path: str) -> sa.Engine:
+    """One pooled engine per (URL, search_path) and process."""
+    key = (url, search_path)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = sa.create_engine(
+                sqlalchemy_url(url),
+                pool_pre_ping=True,
+                connect_args={"options": f"-c search_path={search_path}"},
+            )
+            _engines[key] = engine
+        return engine
+
+
+def _qualified(table: TableRef) -> sql.Composable:
+    if isinstance(table, sa.Table):
+        parts = [table.schema, table.name] if table.schema else [table.name]
+    else:
+        parts = table.split(".")
+    return sql.SQL(".").join(sql.Identifier(p) for p in parts)
+
+
+def _column_list(columns: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+
+
+def frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """Convert a frame for COPY, naming the column when a value cannot be converted."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        for column in frame.columns:
+            try:
+                pa.array(frame[column], from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as col_exc:
+                raise ValueError(f"column '{column}' cannot be loaded: {col_exc}") from exc
+        raise
+
+
+def csv_chunks(table: pa.Table, chunk_rows: int = COPY_CHUNK_ROWS) -> Iterator[bytes]:
+    """Serialise an Arrow table as COPY-compatible CSV chunks (NULL = empty, '' = quoted)."""
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    for batch in table.to_batches(max_chunksize=chunk_rows):
+        sink = io.BytesIO()
+        pacsv.write_csv(batch, sink, write_options=options)
+        yield sink.getbuffer()
+
+
+def copy_arrow(dbapi_conn: Any, table: TableRef, data: pa.Table) -> int:
+    """COPY an Arrow table into `table` on a raw psycopg connection (inside its transaction)."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        _qualified(table), _column_list(data.column_names)
+    )
+    with dbapi_conn.cursor() as cur:
+        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+            for chunk in csv_chunks(data):
+                copy.write(chunk)
+    return data.num_rows
+
+
+def _driver_connection(conn: sa.Connection) -> Any:
+    return conn.connection.driver_connection
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The PostgreSQL warehouse; an embedded server under PLATFORM_HOME/pg when no URL is given."""
+
+    url: str | None = Field(default=None, description="SQLAlchemy/libpq URL; None = embedded")
+    embedded_dir: str = Field(default=".platform/pg", description="Data folder of the embedded server")
+    search_path: str = Field(default="public", description="Schemas searched for unqualified names")
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when the warehouse is the embedded pgserver."""
+        return not self.url
+
+    def get_engine(self, search_path: str | None = None) -> sa.Engine:
+        """SQLAlchemy engine (optionally for another search path); starts the embedded server."""
+        url = self.url or embedded_postgres_url(Path(self.embedded_dir))
+        return engine_for(url, search_path or self.search_path)
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """A connection inside one transaction (commit on success, rollback on error)."""
+        with self.get_engine().begin() as conn:
+            yield conn
+
+    def schema_name(self) -> str:
+        """The first schema of the search path: where unqualified tables are created."""
+        return self.search_path.split(",")[0].strip()
+
+    def create_tables(self, metadata: sa.MetaData) -> None:
+        """Create the search-path schema and every table of `metadata` that is missing."""
+        with self.begin() as conn:
+            schemas = {t.schema for t in metadata.tables.values() if t.schema} | {
+                self.schema_name()
+            }
+            for schema in sorted(schemas):
+                conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            metadata.create_all(conn, checkfirst=True)
+
+    def read_frame(self, query: str | sa.Executable, params: dict | None = None) -> pd.DataFrame:
+        """Run a query and return its rows as a DataFrame."""
+        stmt = sa.text(query) if isinstance(query, str) else query
+        with self.begin() as conn:
+            result = conn.execute(stmt, params or {})
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def execute(self, query: str | sa.Executable, params: dict | None = None) -> int:
+        """Run one statement in its own transaction and return the affected row count."""
+        stmt = sa.text(query) if isinstance(query, str) else query
+        with self.begin() as conn:
+            return conn.execute(stmt, params or {}).rowcount
+
+    def copy_frame(
+        self, frame: pd.DataFrame, table: TableRef, conn: sa.Connection | None = None
+    ) -> int:
+        """Append `frame` to `table` with COPY FROM STDIN; the frame's columns name the targets."""
+        data = frame_to_arrow(frame)
+        if conn is not None:
+            return copy_arrow(_driver_connection(conn), table, data)
+        with self.begin() as own:
+            return copy_arrow(_driver_connection(own), table, data)
+
+    def replace_partition(
+        self,
+        frame: pd.DataFrame,
+        table: TableRef,
+        key_column: str,
+        start: date | datetime | str | int,
+        end: date | datetime | str | int,
+    ) -> int:
+        """Replace the rows with `start <= key_column < end` by `frame`, in one transaction.
+
+        Rows of `frame` outside the range are refused (they would land in another partition).
+        Returns the number of rows written.
+        """
+        if key_column not in frame.columns:
+            raise ValueError(f"replace_partition: frame has no key column '{key_column}'")
+        keys = frame[key_column]
+        if len(frame) and not ((keys >= start) & (keys < end)).all():
+            outside = int((~((keys >= start) & (keys < end))).sum())
+            raise ValueError(
+                f"replace_partition: {outside} row(s) of {table} have {key_column} outside "
+                f"[{start}, {end})"
+            )
+        data = frame_to_arrow(frame)
+        delete = sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
+            _qualified(table), sql.Identifier(key_column), sql.Identifier(key_column)
+        )
+        with self.begin() as conn:
+            raw = _driver_connection(conn)
+            with raw.cursor() as cur:
+                cur.execute(delete, (start, end))
+            return copy_arrow(raw, table, data)
+
+    def upsert(
+        self,
+        frame: pd.DataFrame,
+        table: TableRef,
+        key_columns: Sequence[str],
+        update_columns: Sequence[str] | None = None,
+    ) -> int:
+        """Insert or update `frame` on `key_columns`: COPY into a staging table, then merge.
+
+        `update_columns` defaults to every non-key column of the frame. Duplicate keys within the
+        frame are refused, naming how many there are. Returns the number of rows merged.
+        """
+        missing = [c for c in key_columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"upsert into {table}: frame lacks key column(s) {missing}")
+        duplicated = int(frame.duplicated(subset=list(key_columns)).sum())
+        if duplicated:
+            raise ValueError(
+                f"upsert into {table}: {duplicated} row(s) repeat a key {list(key_columns)}"
+            )
+        columns = list(frame.columns)
+        updates = [c for c in (update_columns or columns) if c not in key_columns]
+        data = frame_to_arrow(frame)
+        staging = sql.Identifier("_upsert_staging")
+        target = _qualified(table)
+        conflict = (
+            sql.SQL("DO UPDATE SET {}").format(
+                sql.SQL(", ").join(
+                    sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
+                    for c in updates
+                )
+            )
+            if updates
+            else sql.SQL("DO NOTHING")
+        )
+        with self.begin() as conn:
+            raw = _driver_connection(conn)
+            with raw.cursor() as cur:
+                cur.execute(
+                    sql.SQL(
+                        "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+                    ).format(staging, _column_list(columns), target)
+                )
+            copy_arrow(raw, "_upsert_staging", data)
+            with raw.cursor() as cur:
+                cur.execute(
+                    sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) {}").format(
+                        target,
+                        _column_list(columns),
+                        _column_list(columns),
+                        staging,
+                        _column_list(key_columns),
+                        conflict,
+                    )
+                )
+                return cur.rowcount
