@@ -63,7 +63,20 @@ class PlatformSettings(BaseSettings):
     smtp_password: str | None = None
     mail_from: str = "data-platform@localhost"
 
+    # -- inspig (domain settings; edited by the inspig issue) --
+    productivity_api_url: str | None = None
+    productivity_api_key: str | None = None
+
+    # -- pothole (domain settings; edited by the pothole issue) --
+    kakao_api_key: str | None = None
+    pothole_report_to: str | None = None
+
+    # -- production (domain settings; edited by the production issue) --
     production_db_dir: Path | None = None
+
+    # -- card --
+
+    # -- energy --
 
     @property
     def is_prod(self) -> bool:

@@ -1,0 +1,116 @@
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from resources.warehouse import WarehouseResource
+
+DAY1, DAY2, DAY3 = dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)
+
+
+def _create(warehouse: WarehouseResource) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "readings",
+        metadata,
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("sensor", sa.Text, primary_key=True),
+        sa.Column("value", sa.Float),
+        sa.Column("label", sa.Text),
+        sa.Column("seen_at", sa.DateTime(timezone=True)),
+        sa.Column("ok", sa.Boolean),
+    )
+    warehouse.create_tables(metadata)
+
+
+def _frame(day: dt.date, n: int, value: float = 1.0) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "day": [day] * n,
+            "sensor": [f"s{i:03d}" for i in range(n)],
+            "value": np.arange(n, dtype=float) + value,
+            "label": ["a,b \"quoted\"\nline" if i % 3 == 0 else ("" if i % 3 == 1 else None)
+                      for i in range(n)],
+            "seen_at": pd.Timestamp("2024-01-01 09:00", tz="Asia/Seoul"),
+            "ok": [i % 2 == 0 for i in range(n)],
+        }
+    )
+
+
+def _rows(warehouse: WarehouseResource) -> pd.DataFrame:
+    return warehouse.read_frame("SELECT * FROM readings ORDER BY day, sensor")
+
+
+def test_copy_frame_keeps_nulls_empty_strings_and_timestamps(warehouse: WarehouseResource) -> None:
+    _create(warehouse)
+    assert warehouse.copy_frame(_frame(DAY1, 3), "readings") == 3
+    rows = _rows(warehouse)
+    assert rows["label"].tolist() == ['a,b "quoted"\nline', "", None]
+    assert rows["seen_at"].iloc[0] == pd.Timestamp("2024-01-01 00:00", tz="UTC")
+    assert rows["ok"].tolist() == [True, False, True]
+
+
+def test_replace_partition_is_idempotent_and_leaves_other_days(warehouse: WarehouseResource) -> None:
+    _create(warehouse)
+    warehouse.copy_frame(_frame(DAY2, 4, value=100), "readings")
+    for _ in range(3):
+        assert warehouse.replace_partition(_frame(DAY1, 5), "readings", "day", DAY1, DAY2) == 5
+    rows = _rows(warehouse)
+    assert (rows["day"] == DAY1).sum() == 5
+    assert (rows["day"] == DAY2).sum() == 4
+    assert rows[rows["day"] == DAY1]["value"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_replace_partition_refuses_rows_outside_the_range(warehouse: WarehouseResource) -> None:
+    _create(warehouse)
+    with pytest.raises(ValueError, match="2 row.*outside"):
+        warehouse.replace_partition(
+            pd.concat([_frame(DAY1, 3), _frame(DAY3, 2)]), "readings", "day", DAY1, DAY2
+        )
+    assert _rows(warehouse).empty
+
+
+def test_replace_partition_is_atomic_when_the_load_fails(warehouse: WarehouseResource) -> None:
+    _create(warehouse)
+    warehouse.replace_partition(_frame(DAY1, 5), "readings", "day", DAY1, DAY2)
+    before = _rows(warehouse)
+    broken = _frame(DAY1, 6)
+    broken.loc[5, "sensor"] = "s000"  # duplicate primary key: COPY fails after the DELETE ran
+    with pytest.raises(Exception, match="duplicate key"):
+        warehouse.replace_partition(broken, "readings", "day", DAY1, DAY2)
+    pd.testing.assert_frame_equal(_rows(warehouse), before)
+
+
+def test_upsert_is_idempotent_and_updates_changed_rows(warehouse: WarehouseResource) -> None:
+    _create(warehouse)
+    for _ in range(3):
+        assert warehouse.upsert(_frame(DAY1, 4), "readings", ["day", "sensor"]) == 4
+    changed = _frame(DAY1, 6, value=50)
+    assert warehouse.upsert(changed, "readings", ["day", "sensor"]) == 6
+    rows = _rows(warehouse)
+    assert len(rows) == 6
+    assert rows["value"].tolist() == [50.0, 51.0, 52.0, 53.0, 54.0, 55.0]
+
+
+def test_upsert_is_atomic_and_names_bad_input(warehouse: WarehouseResource) -> None:
+    _create(warehouse)
+    warehouse.upsert(_frame(DAY1, 3), "readings", ["day", "sensor"])
+    before = _rows(warehouse)
+    with pytest.raises(ValueError, match="1 row.*repeat a key"):
+        warehouse.upsert(pd.concat([_frame(DAY1, 3), _frame(DAY1, 1)]), "readings",
+                         ["day", "sensor"])
+    bad = _frame(DAY2, 3)
+    bad["value"] = ["1.0", "2.0", "not a number"]
+    with pytest.raises(Exception, match="not a number"):
+        warehouse.upsert(bad, "readings", ["day", "sensor"])
+    pd.testing.assert_frame_equal(_rows(warehouse), before)
+
+
+def test_unconvertible_column_is_named(warehouse: WarehouseResource) -> None:
+    _create(warehouse)
+    frame = _frame(DAY1, 2)
+    frame["value"] = [1.0, object()]
+    with pytest.raises(ValueError, match="column 'value'"):
+        warehouse.copy_frame(frame, "readings")
