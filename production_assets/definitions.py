@@ -2,9 +2,41 @@
 
 import dagster as dg
 
-from resources import make_run_failure_alert_sensor, platform_resources
+from production_assets import assets, checks
+from production_assets.jobs import (
+    production_archive_rollover_job,
+    production_maintenance_job,
+    production_monthly_totals_job,
+    production_restore_job,
+)
+from production_assets.schedules import production_maintenance_schedule
+from production_assets.sensors import production_db_change_sensor
+from production_assets.sources import ProductionDbResource
+from resources import load_settings, make_run_failure_alert_sensor, platform_resources
+
+
+def production_db_resource() -> ProductionDbResource:
+    """The production database folder from the settings (samples under PLATFORM_HOME locally)."""
+    settings = load_settings()
+    return ProductionDbResource(
+        db_dir=str(settings.production_db_dir) if settings.production_db_dir else None,
+        sample_dir=str(settings.home / "production"),
+        backup_dir=str(settings.production_backup_dir) if settings.production_backup_dir else None,
+        live_backup_retention=settings.production_live_backup_retention,
+        archive_backup_retention=settings.production_archive_backup_retention,
+    )
+
 
 defs = dg.Definitions(
-    resources=platform_resources("production"),
-    sensors=[make_run_failure_alert_sensor("production")],
+    assets=dg.load_assets_from_modules([assets]),
+    asset_checks=dg.load_asset_checks_from_modules([checks]),
+    jobs=[
+        production_maintenance_job,
+        production_monthly_totals_job,
+        production_archive_rollover_job,
+        production_restore_job,
+    ],
+    schedules=[production_maintenance_schedule],
+    resources={**platform_resources("production"), "production_db": production_db_resource()},
+    sensors=[make_run_failure_alert_sensor("production"), production_db_change_sensor],
 )

@@ -73,6 +73,9 @@ class PlatformSettings(BaseSettings):
 
     # -- production (domain settings; edited by the production issue) --
     production_db_dir: Path | None = None
+    production_backup_dir: Path | None = None  # default: PRODUCTION_DB_DIR/backups
+    production_live_backup_retention: int = 30
+    production_archive_backup_retention: int = 12
 
     # -- card --
 

@@ -1,0 +1,351 @@
+"""Production SQLite databases: observations, maintenance, backups and monthly summaries."""
+
+import datetime as dt
+import os
+import time
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from production_assets import backups, maintenance
+from production_assets.backups import KST
+from production_assets.databases import DatabaseFileError, DbFile, file_stats, row_count
+from production_assets.partitions import production_monthly_partitions
+from production_assets.schema import (
+    MONTHLY_VIEW_SQL,
+    metadata,
+)
+from production_assets.schema import (
+    production_monthly_totals as monthly_table,
+)
+from production_assets.schema import (
+    production_rejected_records as rejected_table,
+)
+from production_assets.sources import ProductionDbResource
+from production_assets.summaries import monthly_totals
+from resources.warehouse import WarehouseResource
+
+GROUP = "production"
+SQLITE_KIND = {"dagster/kind/sqlite": ""}
+
+# Asset check names.
+REJECTED_ROWS_CHECK = "rejected_rows_below_threshold"
+LIVE_ROWS_BEFORE_CUTOFF_CHECK = "live_rows_before_cutoff"
+REJECTED_ROWS_MAX_SHARE = 0.01
+
+
+def _source_label(db: ProductionDbResource) -> str:
+    return "sample" if db.uses_sample else "erp"
+
+
+def _fail(errors: dict[str, str], what: str) -> None:
+    if errors:
+        details = "; ".join(f"{name}: {message}" for name, message in errors.items())
+        raise dg.Failure(
+            description=f"{what} failed for {len(errors)} file(s): {details}",
+            metadata={"errors": dg.MetadataValue.json(errors)},
+            allow_retries=False,
+        )
+
+
+def _observe(files: list[DbFile], production_db: ProductionDbResource) -> dg.ObserveResult:
+    stats = [file_stats(f, production_db.busy_timeout_seconds) for f in files]
+    version = ";".join(f"{s.name}:{s.mtime}:{s.size_bytes}" for s in stats) or "none"
+    return dg.ObserveResult(
+        data_version=dg.DataVersion(version),
+        metadata={
+            "dagster/row_count": sum(s.row_count for s in stats),
+            "files": dg.MetadataValue.json([s.as_dict() for s in stats]),
+            "size_mb": round(sum(s.size_bytes for s in stats) / 1024**2, 2),
+            "min_date": min((s.min_date for s in stats if s.min_date), default=None) or "-",
+            "max_date": max((s.max_date for s in stats if s.max_date), default=None) or "-",
+            "rows_outside_range": sum(s.rows_outside_range for s in stats),
+            "source": _source_label(production_db),
+        },
+    )
+
+
+@dg.observable_source_asset(
+    group_name=GROUP, tags=SQLITE_KIND, description="The ERP's live production database file."
+)
+def production_live_db(production_db: ProductionDbResource) -> dg.ObserveResult:
+    """The ERP's live production database file."""
+    layout = production_db.layout()
+    result = _observe([layout.live], production_db)
+    result.metadata["cutoff"] = layout.cutoff or "-"  # type: ignore[index]
+    return result
+
+
+@dg.observable_source_asset(
+    group_name=GROUP,
+    tags=SQLITE_KIND,
+    description="Yearly archive database files (archive_YYYY.db) found in the database folder.",
+)
+def production_archive_dbs(production_db: ProductionDbResource) -> dg.ObserveResult:
+    """Yearly archive database files (archive_YYYY.db) found in the database folder."""
+    layout = production_db.layout()
+    result = _observe(list(layout.archives), production_db)
+    result.metadata["archives"] = ", ".join(a.name for a in layout.archives) or "-"  # type: ignore[index]
+    return result
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sqlite"},
+    deps=[production_live_db, production_archive_dbs],
+)
+def production_db_indexes(
+    context: dg.AssetExecutionContext, production_db: ProductionDbResource
+) -> dg.MaterializeResult:
+    """Required indexes present on every production database file (missing ones are created)."""
+    layout = production_db.layout()
+    healed: dict[str, list[str]] = {}
+    errors: dict[str, str] = {}
+    rows = 0
+    for db in layout.files:
+        try:
+            result = maintenance.heal_indexes(db.path)
+            rows += row_count(db.path, production_db.busy_timeout_seconds)
+        except DatabaseFileError as exc:
+            errors[db.name] = str(exc)
+            context.log.error(f"{db.name}: {exc}")
+            continue
+        healed[db.name] = result.healed
+        if result.healed:
+            context.log.warning(f"{db.name}: created missing indexes {', '.join(result.healed)}")
+    _fail(errors, "index healing")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "files_checked": len(healed),
+            "indexes_created": sum(len(v) for v in healed.values()),
+            "healed": dg.MetadataValue.json(healed),
+            "source": _source_label(production_db),
+        }
+    )
+
+
+class StatisticsConfig(dg.Config):
+    """Run ANALYZE even when the last run was less than the interval ago."""
+
+    force: bool = False
+
+
+def _last_analyzed(context: dg.AssetExecutionContext) -> dict[str, float]:
+    event = context.instance.get_latest_materialization_event(context.asset_key)
+    if event is None or event.asset_materialization is None:
+        return {}
+    value = event.asset_materialization.metadata.get("analyzed_at")
+    return dict(value.value) if value is not None else {}  # type: ignore[arg-type]
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[production_db_indexes])
+def production_db_statistics(
+    context: dg.AssetExecutionContext,
+    config: StatisticsConfig,
+    production_db: ProductionDbResource,
+) -> dg.MaterializeResult:
+    """Query-planner statistics (ANALYZE) of every database file, refreshed at most once a day."""
+    layout = production_db.layout()
+    previous = _last_analyzed(context)
+    interval_s = production_db.analyze_interval_hours * 3600
+    now = time.time()
+    analyzed_at: dict[str, float] = {}
+    durations: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    rows = 0
+    for db in layout.files:
+        try:
+            rows += row_count(db.path, production_db.busy_timeout_seconds)
+            last = previous.get(db.name, 0.0)
+            if not os.access(db.path, os.W_OK):
+                # An archive made read-only at the OS level keeps the statistics it was given.
+                context.log.warning(f"{db.name} is read-only: statistics not refreshed")
+                analyzed_at[db.name] = last
+                continue
+            due = (
+                config.force or now - last >= interval_s or not maintenance.has_statistics(db.path)
+            )
+            if due:
+                durations[db.name] = maintenance.analyze(db.path)
+                analyzed_at[db.name] = now
+            else:
+                analyzed_at[db.name] = last
+        except DatabaseFileError as exc:
+            errors[db.name] = str(exc)
+            context.log.error(f"{db.name}: {exc}")
+    _fail(errors, "ANALYZE")
+    next_due = min(analyzed_at.values(), default=now) + interval_s
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "analyzed": ", ".join(durations) or "none (ran less than the interval ago)",
+            "analyze_ms": dg.MetadataValue.json(durations),
+            "analyzed_at": dg.MetadataValue.json(analyzed_at),
+            "next_due": dt.datetime.fromtimestamp(next_due, KST).isoformat(timespec="seconds"),
+            "forced": config.force,
+        }
+    )
+
+
+class BackupConfig(dg.Config):
+    """Back up every file even when its newest backup is already newer than its last change."""
+
+    force: bool = False
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[production_db_statistics])
+def production_db_backups(
+    context: dg.AssetExecutionContext,
+    config: BackupConfig,
+    production_db: ProductionDbResource,
+) -> dg.MaterializeResult:
+    """Verified online backups of every database file, with per-file retention."""
+    layout = production_db.layout()
+    backup_dir = production_db.backups_path()
+    made: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    deleted: list[str] = []
+    errors: dict[str, str] = {}
+    for db in layout.files:
+        try:
+            if not db.path.exists():
+                raise DatabaseFileError(f"database file {db.path} does not exist")
+            if not config.force and backups.is_current(db.path, backup_dir, db.backup_prefix):
+                skipped.append(db.name)
+            else:
+                result = backups.backup_database(
+                    db.path,
+                    backup_dir,
+                    db.backup_prefix,
+                    busy_timeout_s=production_db.busy_timeout_seconds,
+                )
+                made.append(result.__dict__)
+                context.log.info(f"{db.name}: backup {result.path} ({result.rows} rows) verified")
+            deleted += backups.apply_retention(
+                backup_dir, db.backup_prefix, production_db.retention_for(db)
+            )
+        except (DatabaseFileError, backups.BackupError) as exc:
+            errors[db.name] = str(exc)
+            context.log.error(f"{db.name}: {exc}")
+    _fail(errors, "backup")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(m["rows"] for m in made),
+            "backups_made": len(made),
+            "backups": dg.MetadataValue.json(made),
+            "unchanged_skipped": ", ".join(skipped) or "-",
+            "deleted_by_retention": dg.MetadataValue.json(deleted),
+            "backup_dir": str(backup_dir),
+        }
+    )
+
+
+def _month_start(value: dt.datetime) -> dt.date:
+    return value.astimezone(KST).date()
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sqlite", "postgres"},
+    deps=[production_live_db, production_archive_dbs],
+    partitions_def=production_monthly_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[
+        dg.AssetCheckSpec(REJECTED_ROWS_CHECK, asset="production_monthly_totals"),
+        dg.AssetCheckSpec(LIVE_ROWS_BEFORE_CUTOFF_CHECK, asset="production_monthly_totals"),
+    ],
+)
+def production_monthly_totals(
+    context: dg.AssetExecutionContext,
+    production_db: ProductionDbResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    """Production total, batch count and weighted average batch size per month and item."""
+    started = time.perf_counter()
+    window = context.partition_time_window
+    start, end = _month_start(window.start), _month_start(window.end)
+    layout = production_db.layout()
+    try:
+        totals = monthly_totals(layout, start.isoformat(), end.isoformat())
+    except DatabaseFileError as exc:
+        raise dg.Failure(
+            description=f"monthly totals {start}..{end}: {exc}", allow_retries=False
+        ) from exc
+    now = dt.datetime.now(KST)
+    frame = pd.DataFrame(
+        {
+            "month": [dt.date.fromisoformat(f"{i.year_month}-01") for i in totals.items],
+            "item_code": [i.item_code for i in totals.items],
+            "item_name": [i.item_name for i in totals.items],
+            "total_production": [i.total_production for i in totals.items],
+            "batch_count": [i.batch_count for i in totals.items],
+            "avg_batch_size": [i.avg_batch_size for i in totals.items],
+            "computed_at": [now] * len(totals.items),
+        },
+        columns=[c.name for c in monthly_table.columns],
+    )
+    rejected = pd.DataFrame(
+        {
+            "month": [_month_of(r.production_date, start, end) for r in totals.rejected],
+            "source_file": [r.source_file for r in totals.rejected],
+            "record_id": [r.record_id for r in totals.rejected],
+            "production_date": [r.production_date for r in totals.rejected],
+            "item_code": [r.item_code for r in totals.rejected],
+            "good_quantity": [r.good_quantity for r in totals.rejected],
+            "reason": [r.reason for r in totals.rejected],
+            "detected_at": [now] * len(totals.rejected),
+        },
+        columns=[c.name for c in rejected_table.columns],
+    )
+    warehouse.create_tables(metadata)
+    warehouse.execute(MONTHLY_VIEW_SQL)
+    written = warehouse.replace_partition(frame, monthly_table, "month", start, end)
+    warehouse.replace_partition(rejected, rejected_table, "month", start, end)
+
+    source_rows = sum(totals.rows_by_file.values())
+    share = len(totals.rejected) / max(1, source_rows + len(totals.rejected))
+    live_before = maintenance.rows_before(layout.live.path, layout.cutoff)
+    by_month = totals.by_month()
+    yield_checks = [
+        dg.AssetCheckResult(
+            check_name=REJECTED_ROWS_CHECK,
+            passed=share <= REJECTED_ROWS_MAX_SHARE,
+            metadata={"rows_rejected": len(totals.rejected), "share": round(share, 4)},
+            description="Rows whose production_date is not an ISO day are kept aside.",
+        ),
+        dg.AssetCheckResult(
+            check_name=LIVE_ROWS_BEFORE_CUTOFF_CHECK,
+            passed=live_before == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rows": live_before, "cutoff": layout.cutoff or "-"},
+            description="Prior-year rows the ERP put back into the live file (not counted).",
+        ),
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "source_rows": source_rows,
+            "rows_rejected": len(totals.rejected),
+            "rows_by_file": dg.MetadataValue.json(totals.rows_by_file),
+            "months": dg.MetadataValue.json(
+                {m: {k: round(v, 3) for k, v in f.items()} for m, f in by_month.items()}
+            ),
+            "total_production": round(sum(f["total_production"] for f in by_month.values()), 3),
+            "batch_count": int(sum(f["batch_count"] for f in by_month.values())),
+            "cutoff": layout.cutoff or "-",
+            "source": _source_label(production_db),
+            "elapsed_s": round(time.perf_counter() - started, 3),
+        },
+        check_results=yield_checks,
+    )
+
+
+def _month_of(production_date: str, start: dt.date, end: dt.date) -> dt.date:
+    """The window month a rejected row fell into by string order (its own date is unusable)."""
+    try:
+        month = dt.date.fromisoformat(f"{production_date[:7]}-01")
+    except ValueError:
+        return start
+    return month if start <= month < end else start

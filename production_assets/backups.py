@@ -1,0 +1,272 @@
+"""Verified backups of the production SQLite files, their retention, and restore.
+
+Backups use SQLite's online backup API from a read-only connection, are verified with
+`PRAGMA quick_check` and only then get their final name `{prefix}_YYYYMMDD_HHMMSS.db` (KST): a
+partial or unverified file never survives. Plain Python: nothing here imports Dagster.
+"""
+
+import datetime as dt
+import os
+import re
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from production_assets.databases import (
+    TABLE,
+    DatabaseFileError,
+    connect_ro,
+    connect_rw,
+    require_table,
+)
+from production_assets.maintenance import integrity_check, is_ok
+
+KST = ZoneInfo("Asia/Seoul")
+STAMP_FORMAT = "%Y%m%d_%H%M%S"
+# Pages copied per step when the source is not in WAL mode: each step holds the source's shared
+# lock for a few milliseconds only, so the ERP's writes are never held up for long.
+STEP_PAGES = 256
+MAX_RESTARTS = 20
+
+
+class BackupError(RuntimeError):
+    """A backup or restore could not be made or did not verify."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """One verified backup."""
+
+    source: str
+    path: str
+    rows: int
+    size_bytes: int
+    duration_s: float
+    quick_check: str
+
+
+def backup_pattern(prefix: str) -> re.Pattern[str]:
+    """Regex matching exactly the backups of `prefix` (and capturing their timestamp)."""
+    return re.compile(rf"^{re.escape(prefix)}_(\d{{8}}_\d{{6}})\.db$")
+
+
+def list_backups(backup_dir: Path, prefix: str) -> list[tuple[dt.datetime, Path]]:
+    """Backups of `prefix`, newest first, ordered by the timestamp in their name."""
+    pattern = backup_pattern(prefix)
+    found: list[tuple[dt.datetime, Path]] = []
+    if not backup_dir.is_dir():
+        return found
+    for entry in os.listdir(backup_dir):
+        match = pattern.match(entry)
+        if match:
+            stamp = dt.datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=KST)
+            found.append((stamp, backup_dir / entry))
+    return sorted(found, reverse=True)
+
+
+def apply_retention(backup_dir: Path, prefix: str, keep: int) -> list[str]:
+    """Delete all but the `keep` newest backups of `prefix`; returns the deleted file names."""
+    if keep < 1:
+        raise ValueError("retention must keep at least one backup")
+    deleted = []
+    for _, path in list_backups(backup_dir, prefix)[keep:]:
+        path.unlink(missing_ok=True)
+        deleted.append(path.name)
+    return deleted
+
+
+def is_current(source: Path, backup_dir: Path, prefix: str) -> bool:
+    """True when the newest backup of `prefix` was started after the source last changed."""
+    backups = list_backups(backup_dir, prefix)
+    if not backups:
+        return False
+    mtime = dt.datetime.fromtimestamp(os.stat(source).st_mtime, KST).replace(microsecond=0)
+    return mtime < backups[0][0]
+
+
+def _free_name(backup_dir: Path, prefix: str, when: dt.datetime) -> tuple[str, dt.datetime]:
+    stamp = when.astimezone(KST).replace(microsecond=0)
+    while (backup_dir / f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db").exists():
+        stamp += dt.timedelta(seconds=1)
+    return f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db", stamp
+
+
+def copy_database(src: sqlite3.Connection, dest_path: Path) -> None:
+    """Consistent copy of an open database into a new file with the online backup API.
+
+    A WAL source is copied in one step from a read snapshot (writers keep writing). A rollback
+    journal source is copied in small steps so the writer is never blocked for long; if writers
+    keep restarting the copy it gives up after MAX_RESTARTS.
+    """
+    mode = src.execute("PRAGMA journal_mode").fetchone()[0]
+    dest = sqlite3.connect(dest_path)
+    try:
+        if mode == "wal":
+            src.backup(dest)
+        else:
+            state = {"remaining": None, "restarts": 0}
+
+            def progress(status: int, remaining: int, total: int) -> None:
+                last = state["remaining"]
+                if last is not None and remaining > last:
+                    state["restarts"] += 1
+                    if state["restarts"] > MAX_RESTARTS:
+                        raise BackupError("the source kept changing during the copy")
+                state["remaining"] = remaining
+
+            src.backup(dest, pages=STEP_PAGES, progress=progress, sleep=0.05)
+        dest.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dest.close()
+
+
+def backup_database(
+    source: Path,
+    backup_dir: Path,
+    prefix: str,
+    now: dt.datetime | None = None,
+    busy_timeout_s: float = 5.0,
+) -> BackupResult:
+    """Make one verified backup `{prefix}_YYYYMMDD_HHMMSS.db` of `source` in `backup_dir`."""
+    started = time.perf_counter()
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    source_size = os.stat(source).st_size if source.exists() else 0
+    if shutil.disk_usage(backup_dir).free < source_size * 1.1:
+        raise BackupError(f"not enough free space in {backup_dir} to back up {source}")
+    name, _ = _free_name(backup_dir, prefix, now or dt.datetime.now(KST))
+    final = backup_dir / name
+    partial = backup_dir / f".{name}.partial"
+    try:
+        src = connect_ro(source, busy_timeout_s)
+        try:
+            require_table(src, source)
+            copy_database(src, partial)
+        except sqlite3.Error as exc:
+            raise BackupError(f"backup of {source} failed: {exc}") from exc
+        finally:
+            src.close()
+        messages = integrity_check(partial, quick=True)
+        if not is_ok(messages):
+            raise BackupError(f"backup of {source} failed quick_check: {'; '.join(messages[:5])}")
+        check = sqlite3.connect(f"{partial.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = int(check.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+        finally:
+            check.close()
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return BackupResult(
+        source=str(source),
+        path=str(final),
+        rows=rows,
+        size_bytes=os.stat(final).st_size,
+        duration_s=round(time.perf_counter() - started, 3),
+        quick_check="ok",
+    )
+
+
+def verify_backup(path: Path) -> int:
+    """Full integrity check of a backup file; returns its row count or raises BackupError."""
+    if not path.is_file():
+        raise BackupError(f"backup file {path} does not exist")
+    messages = integrity_check(path)
+    if not is_ok(messages):
+        raise BackupError(f"backup {path} failed integrity_check: {'; '.join(messages[:5])}")
+    try:
+        conn = connect_ro(path)
+        try:
+            require_table(conn, path)
+            return int(conn.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+        finally:
+            conn.close()
+    except DatabaseFileError as exc:
+        raise BackupError(str(exc)) from exc
+
+
+def retire_wal(path: Path, busy_timeout_s: float = 1.0) -> str | None:
+    """Before a file is swapped out: checkpoint its WAL and leave rollback-journal mode.
+
+    Returns the file's journal mode, or None when the file could not be opened as a database (a
+    corrupt file: its WAL is moved aside with it). Raises BackupError when another process keeps
+    the file open, since a swapped file must not inherit a WAL that belongs to the old one.
+    """
+    if not path.exists():
+        return None
+    try:
+        conn = connect_rw(path, busy_timeout_s)
+    except DatabaseFileError:
+        return None
+    try:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode == "wal":
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] != "delete":
+                raise BackupError(f"{path} is in use by another process; cannot replace it now")
+        return mode
+    except sqlite3.OperationalError as exc:
+        raise BackupError(
+            f"{path} is in use by another process ({exc}); cannot replace it now"
+        ) from exc
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        conn.close()
+
+
+def set_aside(path: Path, suffix: str) -> Path | None:
+    """Keep the current file (and any WAL/SHM) under `<name>.<suffix>`; returns the kept path."""
+    if not path.exists():
+        return None
+    aside = path.with_name(f"{path.name}.{suffix}")
+    try:
+        os.link(path, aside)
+    except OSError:
+        shutil.copy2(path, aside)
+    for extra in ("-wal", "-shm"):
+        companion = Path(f"{path}{extra}")
+        if companion.exists():
+            os.replace(companion, Path(f"{aside}{extra}"))
+    return aside
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """A completed restore."""
+
+    backup: str
+    target: str
+    rows: int
+    replaced_kept_as: str | None
+
+
+def restore_backup(backup: Path, target: Path, now: dt.datetime | None = None) -> RestoreResult:
+    """Put a verified backup in place of `target`, keeping the replaced file aside.
+
+    The backup is integrity-checked, copied next to the target, checked again and swapped in with an
+    atomic rename; the replaced file stays as `<name>.replaced_YYYYMMDD_HHMMSS`.
+    """
+    rows = verify_backup(backup)
+    stamp = (now or dt.datetime.now(KST)).astimezone(KST).strftime(STAMP_FORMAT)
+    staged = target.with_name(f".{target.name}.restore.tmp")
+    staged.unlink(missing_ok=True)
+    try:
+        src = connect_ro(backup)
+        try:
+            copy_database(src, staged)
+        finally:
+            src.close()
+        messages = integrity_check(staged, quick=True)
+        if not is_ok(messages):
+            raise BackupError(f"restored copy of {backup} failed quick_check: {messages[:5]}")
+        retire_wal(target)
+        kept = set_aside(target, f"replaced_{stamp}")
+        os.replace(staged, target)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return RestoreResult(str(backup), str(target), rows, str(kept) if kept else None)

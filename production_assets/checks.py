@@ -1,0 +1,113 @@
+"""Asset checks of the production database files and their backups."""
+
+import dagster as dg
+
+from production_assets import backups, maintenance
+from production_assets.assets import (
+    production_db_backups,
+    production_db_indexes,
+    production_db_statistics,
+)
+from production_assets.databases import DatabaseFileError
+from production_assets.sources import ProductionDbResource
+
+INTEGRITY_CHECK = "integrity_ok"
+REQUIRED_INDEXES_CHECK = "required_indexes_present"
+WAL_SIZE_CHECK = "wal_below_limit"
+FREE_DISK_CHECK = "free_disk_space"
+BACKUPS_CURRENT_CHECK = "backups_current"
+
+
+@dg.asset_check(asset=production_db_indexes, name=INTEGRITY_CHECK)
+def production_db_integrity_check(production_db: ProductionDbResource) -> dg.AssetCheckResult:
+    """`PRAGMA integrity_check` passes on every database file."""
+    results: dict[str, str] = {}
+    for db in production_db.layout().files:
+        if not db.path.exists():
+            results[db.name] = "file missing"
+            continue
+        messages = maintenance.integrity_check(
+            db.path, busy_timeout_s=production_db.busy_timeout_seconds
+        )
+        results[db.name] = "ok" if maintenance.is_ok(messages) else "; ".join(messages[:5])
+    return dg.AssetCheckResult(
+        passed=all(v == "ok" for v in results.values()),
+        metadata={"results": dg.MetadataValue.json(results)},
+    )
+
+
+@dg.asset_check(asset=production_db_indexes, name=REQUIRED_INDEXES_CHECK)
+def production_db_required_indexes_check(
+    production_db: ProductionDbResource,
+) -> dg.AssetCheckResult:
+    """Every required index exists on every database file."""
+    missing: dict[str, list[str] | str] = {}
+    for db in production_db.layout().files:
+        try:
+            absent = maintenance.missing_indexes(db.path, production_db.busy_timeout_seconds)
+        except DatabaseFileError as exc:
+            missing[db.name] = str(exc)
+            continue
+        if absent:
+            missing[db.name] = absent
+    return dg.AssetCheckResult(
+        passed=not missing, metadata={"missing": dg.MetadataValue.json(missing)}
+    )
+
+
+@dg.asset_check(asset=production_db_statistics, name=WAL_SIZE_CHECK)
+def production_db_wal_check(production_db: ProductionDbResource) -> dg.AssetCheckResult:
+    """Each file's WAL stays under the limit; an oversized WAL is checkpointed first."""
+    limit = int(production_db.wal_limit_mb * 1024**2)
+    sizes: dict[str, dict[str, int | bool]] = {}
+    for db in production_db.layout().files:
+        before = maintenance.wal_size(db.path)
+        entry: dict[str, int | bool] = {"before_bytes": before, "after_bytes": before}
+        if before > limit and db.path.exists():
+            result = maintenance.checkpoint(db.path)
+            entry = {"before_bytes": before, "after_bytes": result.after_bytes, "busy": result.busy}
+        sizes[db.name] = entry
+    return dg.AssetCheckResult(
+        passed=all(int(e["after_bytes"]) <= limit for e in sizes.values()),
+        metadata={"limit_mb": production_db.wal_limit_mb, "wal": dg.MetadataValue.json(sizes)},
+    )
+
+
+@dg.asset_check(asset=production_db_backups, name=FREE_DISK_CHECK)
+def production_db_free_disk_check(production_db: ProductionDbResource) -> dg.AssetCheckResult:
+    """Free disk space of the database and backup folders is above the minimum (5 GB)."""
+    folder = production_db.folder()
+    backup_dir = production_db.backups_path()
+    lowest = min(
+        maintenance.free_disk_gb(folder),
+        maintenance.free_disk_gb(backup_dir if backup_dir.exists() else folder),
+    )
+    return dg.AssetCheckResult(
+        passed=lowest >= production_db.min_free_disk_gb,
+        metadata={"free_gb": lowest, "minimum_gb": production_db.min_free_disk_gb},
+    )
+
+
+@dg.asset_check(asset=production_db_backups, name=BACKUPS_CURRENT_CHECK)
+def production_db_backups_current_check(
+    production_db: ProductionDbResource,
+) -> dg.AssetCheckResult:
+    """Every file has a backup taken after its last change, and retention holds."""
+    backup_dir = production_db.backups_path()
+    stale: list[str] = []
+    counts: dict[str, int] = {}
+    for db in production_db.layout().files:
+        if not db.path.exists():
+            stale.append(f"{db.name} (file missing)")
+            continue
+        counts[db.backup_prefix] = len(backups.list_backups(backup_dir, db.backup_prefix))
+        if not backups.is_current(db.path, backup_dir, db.backup_prefix):
+            stale.append(db.name)
+    return dg.AssetCheckResult(
+        passed=not stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "without_current_backup": ", ".join(stale) or "-",
+            "backups": dg.MetadataValue.json(counts),
+        },
+    )

@@ -1,0 +1,169 @@
+"""Maintenance of the production SQLite files: index healing, ANALYZE, integrity, WAL, disk space.
+
+The platform only reads the ERP's files, except for creating missing indexes, ANALYZE and WAL
+checkpoints. Plain Python: nothing here imports Dagster.
+"""
+
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from production_assets.databases import (
+    REQUIRED_INDEXES,
+    TABLE,
+    DatabaseFileError,
+    connect_rw,
+    reading,
+    require_table,
+)
+
+GB = 1024**3
+
+
+@dataclass
+class HealResult:
+    """Outcome of checking one file's indexes."""
+
+    path: str
+    missing_before: list[str] = field(default_factory=list)
+    healed: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
+
+
+def index_names(conn: sqlite3.Connection) -> set[str]:
+    """Names of the indexes defined in a database."""
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+
+
+def missing_indexes(path: Path, busy_timeout_s: float = 5.0) -> list[str]:
+    """Required indexes absent from `path`, read through a read-only connection."""
+    with reading(path, busy_timeout_s) as conn:
+        require_table(conn, path)
+        present = index_names(conn)
+    return [name for name in REQUIRED_INDEXES if name not in present]
+
+
+def heal_indexes(path: Path, busy_timeout_s: float = 10.0) -> HealResult:
+    """Create every missing required index of `path`; only opens for writing when one is missing."""
+    started = time.perf_counter()
+    result = HealResult(path=str(path), missing_before=missing_indexes(path))
+    if result.missing_before:
+        conn = connect_rw(path, busy_timeout_s)
+        try:
+            with conn:
+                # Re-read under the write transaction: the ERP may have changed the file meanwhile.
+                for name in [n for n in REQUIRED_INDEXES if n not in index_names(conn)]:
+                    conn.execute(REQUIRED_INDEXES[name])
+                    result.healed.append(name)
+        except sqlite3.Error as exc:
+            raise DatabaseFileError(f"cannot create indexes in {path}: {exc}") from exc
+        finally:
+            conn.close()
+    result.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def has_statistics(path: Path, busy_timeout_s: float = 5.0) -> bool:
+    """True when the file carries planner statistics for the production table."""
+    with reading(path, busy_timeout_s) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_stat1'"
+        ).fetchone()
+        if not exists:
+            return False
+        return (
+            conn.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl=? LIMIT 1", (TABLE,)).fetchone()
+            is not None
+        )
+
+
+def analyze(path: Path, busy_timeout_s: float = 10.0) -> float:
+    """Run `ANALYZE production_records` on a file; returns the duration in milliseconds."""
+    started = time.perf_counter()
+    conn = connect_rw(path, busy_timeout_s)
+    try:
+        require_table(conn, path)
+        conn.execute(f"ANALYZE {TABLE}")
+        conn.commit()
+    except sqlite3.Error as exc:
+        raise DatabaseFileError(f"ANALYZE failed on {path}: {exc}") from exc
+    finally:
+        conn.close()
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def integrity_check(path: Path, quick: bool = False, busy_timeout_s: float = 5.0) -> list[str]:
+    """Messages of `PRAGMA integrity_check` (or quick_check); `["ok"]` for a sound file."""
+    pragma = "quick_check" if quick else "integrity_check"
+    try:
+        with reading(path, busy_timeout_s) as conn:
+            return [row[0] for row in conn.execute(f"PRAGMA {pragma}")]
+    except sqlite3.DatabaseError as exc:
+        return [f"{type(exc).__name__}: {exc}"]
+
+
+def is_ok(messages: list[str]) -> bool:
+    """True when an integrity/quick check reported exactly `ok`."""
+    return messages == ["ok"]
+
+
+def wal_path(path: Path) -> Path:
+    """The write-ahead log next to a database file."""
+    return Path(f"{path}-wal")
+
+
+def wal_size(path: Path) -> int:
+    """Size of the file's WAL in bytes (0 when there is none)."""
+    try:
+        return os.stat(wal_path(path)).st_size
+    except FileNotFoundError:
+        return 0
+
+
+@dataclass
+class CheckpointResult:
+    """WAL sizes around a checkpoint."""
+
+    path: str
+    before_bytes: int
+    after_bytes: int
+    busy: bool
+
+
+def checkpoint(path: Path, busy_timeout_s: float = 0.5) -> CheckpointResult:
+    """Copy the WAL back into the database and truncate it.
+
+    A PASSIVE checkpoint first (never waits for the ERP), then TRUNCATE with a short busy timeout so
+    a writer is held up for at most `busy_timeout_s`.
+    """
+    before = wal_size(path)
+    conn = connect_rw(path, busy_timeout_s)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] != 0
+    except sqlite3.OperationalError:
+        busy = True
+    finally:
+        conn.close()
+    return CheckpointResult(str(path), before, wal_size(path), busy)
+
+
+def free_disk_gb(folder: Path) -> float:
+    """Free space of the file system holding `folder`, in GB."""
+    return round(shutil.disk_usage(folder).free / GB, 2)
+
+
+def rows_before(path: Path, cutoff: str | None, busy_timeout_s: float = 5.0) -> int:
+    """Rows of a file dated before `cutoff` (0 when there is no cutoff)."""
+    if cutoff is None:
+        return 0
+    with reading(path, busy_timeout_s) as conn:
+        require_table(conn, path)
+        return int(
+            conn.execute(
+                f"SELECT COUNT(*) FROM {TABLE} WHERE production_date < ?", (cutoff,)
+            ).fetchone()[0]
+        )

@@ -1,0 +1,302 @@
+"""The year-end rollover: move a year's rows from the live file into `archive_{year}.db`.
+
+One procedure, no code or configuration edits: the cutoff follows from the archive files. Everything
+is built in a staging folder and verified before two atomic renames put it in place; any failure
+before or during the swap leaves the files as they were. Plain Python: nothing here imports Dagster.
+"""
+
+import datetime as dt
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from production_assets.backups import (
+    KST,
+    BackupError,
+    backup_database,
+    copy_database,
+    retire_wal,
+    set_aside,
+)
+from production_assets.databases import (
+    LIVE_DB_NAME,
+    TABLE,
+    DatabaseFileError,
+    connect_ro,
+    create_schema,
+    discover,
+    row_count,
+    signature,
+)
+from production_assets.maintenance import integrity_check, is_ok
+
+MARKER_TABLE = "platform_rollover"
+COLUMNS = "production_date, lot_number, item_code, item_name, good_quantity"
+
+
+class RolloverError(RuntimeError):
+    """The rollover was refused or failed; the files are unchanged."""
+
+
+@dataclass
+class RolloverReport:
+    """What a completed rollover did."""
+
+    year: int
+    archive: str
+    archive_existed: bool
+    rows_moved: int
+    stale_rows_moved: int
+    rows_kept_in_live: int
+    rows_before: dict[str, int] = field(default_factory=dict)
+    rows_after: dict[str, int] = field(default_factory=dict)
+    cutoff_before: str | None = None
+    cutoff_after: str | None = None
+    backups: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+
+def rolled_over_years(path: Path) -> set[int]:
+    """Years recorded as rolled over in an archive file."""
+    if not path.exists():
+        return set()
+    conn = connect_ro(path)
+    try:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (MARKER_TABLE,)
+        ).fetchone()
+        if not exists:
+            return set()
+        return {int(r[0]) for r in conn.execute(f"SELECT year FROM {MARKER_TABLE}")}
+    finally:
+        conn.close()
+
+
+def _max_seq(conn: sqlite3.Connection, schema: str = "main") -> int:
+    row = conn.execute(
+        f"SELECT seq FROM {schema}.sqlite_sequence WHERE name=?", (TABLE,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _build_archive(
+    target: Path, existing: Path | None, snapshot: Path, end: str, year: int, now: dt.datetime
+) -> int:
+    """Write the new archive into `target`; returns the number of rows moved into it."""
+    if existing is not None:
+        src = connect_ro(existing)
+        try:
+            copy_database(src, target)
+        finally:
+            src.close()
+    conn = sqlite3.connect(target)
+    try:
+        create_schema(conn)
+        conn.execute("ATTACH DATABASE ? AS snap", (str(snapshot),))
+        # A new archive keeps the ids of the live file; rows merged into an existing archive get new
+        # ids there, since the two files numbered their rows independently.
+        id_col = "" if existing is not None else "id, "
+        moved = conn.execute(
+            f"INSERT INTO {TABLE} ({id_col}{COLUMNS}) SELECT {id_col}{COLUMNS} "
+            f"FROM snap.{TABLE} WHERE production_date < ? ORDER BY id",
+            (end,),
+        ).rowcount
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (year INTEGER PRIMARY KEY, "
+            "rolled_over_at TEXT NOT NULL, rows_moved INTEGER NOT NULL)"
+        )
+        conn.execute(f"INSERT INTO {MARKER_TABLE} VALUES (?, ?, ?)", (year, now.isoformat(), moved))
+        conn.commit()
+        conn.execute("DETACH DATABASE snap")
+        conn.execute(f"ANALYZE {TABLE}")
+        conn.commit()
+    finally:
+        conn.close()
+    return moved
+
+
+def _build_live(target: Path, snapshot: Path, end: str, journal_mode: str | None) -> int:
+    """Write a fresh live file with the rows dated on or after `end`; returns their number."""
+    conn = sqlite3.connect(target)
+    try:
+        create_schema(conn)
+        conn.execute("ATTACH DATABASE ? AS snap", (str(snapshot),))
+        kept = conn.execute(
+            f"INSERT INTO {TABLE} (id, {COLUMNS}) SELECT id, {COLUMNS} FROM snap.{TABLE} "
+            "WHERE production_date >= ? ORDER BY id",
+            (end,),
+        ).rowcount
+        # Keep numbering where the old live file stopped, so ids are never reused across files.
+        seq = _max_seq(conn, "snap")
+        conn.execute("DELETE FROM sqlite_sequence WHERE name=?", (TABLE,))
+        conn.execute("INSERT INTO sqlite_sequence(name, seq) VALUES (?, ?)", (TABLE, seq))
+        conn.commit()
+        conn.execute("DETACH DATABASE snap")
+        conn.execute(f"ANALYZE {TABLE}")
+        if journal_mode == "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()
+    return kept
+
+
+def _check(path: Path) -> None:
+    messages = integrity_check(path)
+    if not is_ok(messages):
+        raise RolloverError(f"{path.name} failed integrity_check: {'; '.join(messages[:5])}")
+
+
+def rollover(
+    db_dir: Path,
+    year: int,
+    backup_dir: Path | None = None,
+    live_name: str = LIVE_DB_NAME,
+    now: dt.datetime | None = None,
+) -> RolloverReport:
+    """Archive `year`: verified backups, `archive_{year}.db`, a fresh live file, verification."""
+    started = time.perf_counter()
+    now = (now or dt.datetime.now(KST)).astimezone(KST)
+    layout = discover(db_dir, live_name)
+    backup_dir = backup_dir or layout.backup_dir
+    live = layout.live.path
+    if not live.exists():
+        raise RolloverError(f"the live database {live} does not exist")
+    if year > now.year:
+        raise RolloverError(f"year {year} has not started yet (today is {now.date()} KST)")
+    existing = layout.archive(year)
+    if existing is not None and year in rolled_over_years(existing.path):
+        raise RolloverError(
+            f"year {year} was already rolled over into {existing.name}; refusing to run it twice"
+        )
+    newest = layout.archives[-1].year if layout.archives else None
+    if newest is not None and year < newest:
+        raise RolloverError(
+            f"archive_{newest}.db already covers a later year than {year}; rollovers go forward"
+        )
+    for db in layout.files:
+        _check(db.path)
+    try:
+        rows_before = {db.name: row_count(db.path) for db in layout.files}
+    except DatabaseFileError as exc:
+        raise RolloverError(str(exc)) from exc
+
+    report = RolloverReport(
+        year=year,
+        archive=f"archive_{year}.db",
+        archive_existed=existing is not None,
+        rows_moved=0,
+        stale_rows_moved=0,
+        rows_kept_in_live=0,
+        rows_before=rows_before,
+        cutoff_before=layout.cutoff,
+    )
+    try:
+        for db in (layout.live, existing):
+            if db is not None:
+                result = backup_database(db.path, backup_dir, db.backup_prefix, now)
+                report.backups.append(result.path)
+    except (BackupError, DatabaseFileError) as exc:
+        raise RolloverError(f"final backup failed: {exc}") from exc
+
+    end = f"{year + 1}-01-01"
+    work = db_dir / f".rollover_{year}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    try:
+        live_sig = signature(live)
+        snapshot = work / "live_snapshot.db"
+        src = connect_ro(live)
+        try:
+            journal_mode = src.execute("PRAGMA journal_mode").fetchone()[0]
+            copy_database(src, snapshot)
+        finally:
+            src.close()
+        snap_rows = row_count(snapshot)
+        snap_conn = connect_ro(snapshot)
+        try:
+            report.stale_rows_moved = (
+                int(
+                    snap_conn.execute(
+                        f"SELECT COUNT(*) FROM {TABLE} WHERE production_date < ?",
+                        (layout.cutoff,),
+                    ).fetchone()[0]
+                )
+                if layout.cutoff
+                else 0
+            )
+        finally:
+            snap_conn.close()
+
+        new_archive = work / f"archive_{year}.db"
+        new_live = work / live_name
+        report.rows_moved = _build_archive(
+            new_archive, existing.path if existing else None, snapshot, end, year, now
+        )
+        report.rows_kept_in_live = _build_live(new_live, snapshot, end, journal_mode)
+        _check(new_archive)
+        _check(new_live)
+        archive_before = rows_before.get(report.archive, 0)
+        if row_count(new_archive) != archive_before + report.rows_moved:
+            raise RolloverError("the new archive does not hold its old rows plus the moved rows")
+        if report.rows_moved + report.rows_kept_in_live != snap_rows:
+            raise RolloverError(
+                f"rows moved ({report.rows_moved}) + rows kept ({report.rows_kept_in_live}) != "
+                f"live rows ({snap_rows})"
+            )
+        if signature(live) != live_sig:
+            raise RolloverError(
+                "the live database changed during the rollover (the ERP wrote to it); nothing was "
+                "changed, run the rollover again when the ERP is idle"
+            )
+        # The snapshot comes from a file that did not change until now: the totals must agree.
+        expected_total = sum(rows_before.values()) - rows_before[live_name] + snap_rows
+        _swap(
+            layout.live.path, new_live, db_dir / report.archive, new_archive, year, expected_total
+        )
+    except BackupError as exc:
+        raise RolloverError(str(exc)) from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    after = discover(db_dir, live_name)
+    report.rows_after = {db.name: row_count(db.path) for db in after.files}
+    report.cutoff_after = after.cutoff
+    report.duration_s = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _swap(
+    live: Path, new_live: Path, archive: Path, new_archive: Path, year: int, expected_total: int
+) -> None:
+    """Put the new files in place; on any failure put the old ones back."""
+    suffix = f"pre_rollover_{year}"
+    retire_wal(live)
+    kept_live = set_aside(live, suffix)
+    kept_archive = set_aside(archive, suffix)
+    try:
+        os.replace(new_archive, archive)
+        os.replace(new_live, live)
+        for path in (archive, live):
+            _check(path)
+        layout = discover(live.parent, live.name)
+        if layout.cutoff_year != year + 1:
+            raise RolloverError(f"the cutoff derived from the files is not {year + 1}")
+        total = sum(row_count(db.path) for db in layout.files)
+        if total != expected_total:
+            raise RolloverError(
+                f"{total} rows across all files after the swap, {expected_total} before"
+            )
+    except BaseException:
+        if kept_archive is not None:
+            os.replace(kept_archive, archive)
+        else:
+            archive.unlink(missing_ok=True)
+        if kept_live is not None:
+            os.replace(kept_live, live)
+        raise
+    for kept in (kept_live, kept_archive):
+        if kept is not None:
+            kept.unlink(missing_ok=True)

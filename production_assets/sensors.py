@@ -1,0 +1,76 @@
+"""The change sensor of the production database files."""
+
+import hashlib
+import time
+
+import dagster as dg
+
+from production_assets.jobs import production_maintenance_job, production_monthly_totals_job
+from production_assets.partitions import month_key, production_monthly_partitions
+from production_assets.sources import ProductionDbResource
+from production_assets.watch import evaluate
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+@dg.sensor(
+    name="production_db_change_sensor",
+    jobs=[production_maintenance_job, production_monthly_totals_job],
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description=(
+        "Every minute: when a database file changed and then stayed unchanged through the "
+        "stabilisation checks, run the maintenance and recompute the months whose data changed."
+    ),
+)
+def production_db_change_sensor(
+    context: dg.SensorEvaluationContext, production_db: ProductionDbResource
+) -> dg.SensorResult:
+    """Detect settled changes of the live and archive files (state lives in the cursor)."""
+    layout = production_db.layout()
+    outcome = evaluate(
+        context.cursor,
+        layout,
+        time.time(),
+        checks=production_db.stabilization_checks,
+        wait_s=production_db.stabilization_wait_seconds,
+        busy_timeout_s=production_db.busy_timeout_seconds,
+    )
+    for name, message in outcome.errors.items():
+        context.log.error(f"{name}: {message} (will be retried on the next evaluation)")
+    run_requests: list[dg.RunRequest] = []
+    if outcome.fired:
+        run_requests.append(
+            dg.RunRequest(
+                job_name=production_maintenance_job.name,
+                run_key=f"maintenance:{_digest(outcome.cursor)}",
+                tags={"production/changed_files": ",".join(outcome.fired)},
+            )
+        )
+    valid_keys = set(production_monthly_partitions.get_partition_keys())
+    skipped = []
+    for year_month in outcome.changed_months:
+        key = month_key(year_month)
+        if key not in valid_keys:
+            skipped.append(year_month)
+            continue
+        run_requests.append(
+            dg.RunRequest(
+                job_name=production_monthly_totals_job.name,
+                partition_key=key,
+                run_key=f"monthly:{key}:{_digest(outcome.cursor)}",
+            )
+        )
+    if skipped:
+        context.log.warning(f"months outside the partitions, not summarised: {', '.join(skipped)}")
+    pending = [n for n, e in outcome.events.items() if e in ("pending", "unstable")]
+    if not run_requests:
+        reason = (
+            f"waiting for {', '.join(pending)} to settle"
+            if pending
+            else "no settled change in the database files"
+        )
+        return dg.SensorResult(skip_reason=dg.SkipReason(reason), cursor=outcome.cursor)
+    return dg.SensorResult(run_requests=run_requests, cursor=outcome.cursor)

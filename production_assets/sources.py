@@ -1,0 +1,70 @@
+"""The production database folder as a Dagster resource (the ERP's files, or generated samples)."""
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from production_assets.backups import KST
+from production_assets.databases import LIVE_DB_NAME, DatabaseFileError, DbFile, DbLayout, discover
+from production_assets.sample_data import ensure_sample
+from production_assets.watch import STABILIZATION_CHECKS, STABILIZATION_WAIT_S
+
+
+class ProductionDbResource(dg.ConfigurableResource):
+    """Folder of the ERP's SQLite files; without one, deterministic sample files are generated."""
+
+    db_dir: str | None = Field(
+        default=None, description="Folder of the live and archive files (PRODUCTION_DB_DIR)"
+    )
+    sample_dir: str = Field(
+        default=".platform/production",
+        description="Where sample files are generated when db_dir is unset",
+    )
+    live_name: str = Field(default=LIVE_DB_NAME, description="File name of the live database")
+    backup_dir: str | None = Field(default=None, description="Backups folder; default <db>/backups")
+    live_backup_retention: int = Field(default=30, ge=1, description="Live backups kept")
+    archive_backup_retention: int = Field(default=12, ge=1, description="Backups kept per archive")
+    busy_timeout_seconds: float = Field(default=5.0, description="Busy timeout of every read")
+    wal_limit_mb: float = Field(
+        default=256.0, description="WAL size above which it is checkpointed"
+    )
+    min_free_disk_gb: float = Field(default=5.0, description="Free disk space below which to warn")
+    analyze_interval_hours: float = Field(default=24.0, description="Minimum time between ANALYZEs")
+    stabilization_checks: int = Field(
+        default=STABILIZATION_CHECKS,
+        ge=1,
+        description="Unchanged checks before a change is acted on",
+    )
+    stabilization_wait_seconds: float = Field(
+        default=STABILIZATION_WAIT_S, description="Minimum time between two stabilisation checks"
+    )
+
+    @property
+    def uses_sample(self) -> bool:
+        """True when the files are the generated samples."""
+        return not self.db_dir
+
+    def folder(self) -> Path:
+        """The database folder (samples are generated on first use)."""
+        if self.db_dir:
+            folder = Path(self.db_dir).expanduser()
+            if not folder.is_dir():
+                raise DatabaseFileError(f"production database folder {folder} does not exist")
+            return folder
+        folder = Path(self.sample_dir).expanduser().resolve()
+        ensure_sample(folder, dt.datetime.now(KST).date())
+        return folder
+
+    def layout(self) -> DbLayout:
+        """The live file and the archives found in the folder, with the derived cutoff."""
+        return discover(self.folder(), self.live_name)
+
+    def backups_path(self) -> Path:
+        """Folder of the backups."""
+        return Path(self.backup_dir).expanduser() if self.backup_dir else self.folder() / "backups"
+
+    def retention_for(self, db: DbFile) -> int:
+        """How many backups of `db` are kept."""
+        return self.live_backup_retention if db.kind == "live" else self.archive_backup_retention

@@ -1,0 +1,194 @@
+"""Monthly production totals across the live file and the archives, with the cutoff on both sides.
+
+Every file contributes only the rows inside its own date range (see `databases.discover`), so rows
+of a previous year that reappear in the live file are not counted twice. Averages are weighted: the
+total divided by the batch count, never an average of averages. Rows whose `production_date` does
+not start with an ISO day are rejected (they would otherwise land in the wrong month by string
+comparison). Plain Python: nothing here imports Dagster.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+
+from production_assets.databases import (
+    ISO_DAY_GLOB,
+    TABLE,
+    DbFile,
+    DbLayout,
+    reading,
+    require_table,
+)
+
+
+@dataclass
+class ItemMonth:
+    """Production of one item in one month."""
+
+    year_month: str
+    item_code: str
+    item_name: str | None
+    total_production: float
+    batch_count: int
+
+    @property
+    def avg_batch_size(self) -> float:
+        """Weighted average batch size: total / batches."""
+        return self.total_production / self.batch_count if self.batch_count else 0.0
+
+
+@dataclass
+class RejectedRow:
+    """A row that cannot be placed in a month."""
+
+    source_file: str
+    record_id: int
+    production_date: str
+    item_code: str
+    good_quantity: float | None
+    reason: str
+
+
+@dataclass
+class MonthlyTotals:
+    """Totals per (month, item) for a date window, plus what was read and rejected."""
+
+    items: list[ItemMonth] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    rows_by_file: dict[str, int] = field(default_factory=dict)
+
+    def by_month(self) -> dict[str, dict[str, float]]:
+        """Per month: total, batch count and weighted average batch size."""
+        months: dict[str, dict[str, float]] = {}
+        for item in self.items:
+            month = months.setdefault(item.year_month, {"total_production": 0.0, "batch_count": 0})
+            month["total_production"] += item.total_production
+            month["batch_count"] += item.batch_count
+        for month in months.values():
+            count = month["batch_count"]
+            month["avg_batch_size"] = month["total_production"] / count if count else 0.0
+        return dict(sorted(months.items()))
+
+
+def _intersect(db: DbFile, start: str, end: str) -> tuple[str, str] | None:
+    lo = max(start, db.start) if db.start else start
+    hi = min(end, db.end) if db.end else end
+    return (lo, hi) if lo < hi else None
+
+
+def files_for_window(layout: DbLayout, start: str, end: str) -> list[tuple[DbFile, str, str]]:
+    """The files whose range meets [start, end), each with the part of the window it serves."""
+    selected = []
+    for db in layout.files:
+        bounds = _intersect(db, start, end)
+        if bounds:
+            selected.append((db, *bounds))
+    return selected
+
+
+REJECT_REASON = "production_date does not start with YYYY-MM-DD"
+
+
+def monthly_totals(
+    layout: DbLayout, start: str, end: str, busy_timeout_s: float = 5.0
+) -> MonthlyTotals:
+    """Totals per month and item for production dates in [start, end) (ISO dates)."""
+    result = MonthlyTotals()
+    merged: dict[tuple[str, str], ItemMonth] = {}
+    for db, lo, hi in files_for_window(layout, start, end):
+        with reading(db.path, busy_timeout_s) as conn:
+            require_table(conn, db.path)
+            rows = conn.execute(
+                f"""
+                SELECT substr(production_date, 1, 7) AS ym, item_code, MAX(item_name),
+                       TOTAL(good_quantity), COUNT(*)
+                FROM {TABLE}
+                WHERE production_date >= ? AND production_date < ? AND production_date GLOB ?
+                GROUP BY ym, item_code
+                """,
+                (lo, hi, ISO_DAY_GLOB),
+            ).fetchall()
+            rejected = conn.execute(
+                f"""
+                SELECT id, production_date, item_code, good_quantity FROM {TABLE}
+                WHERE production_date >= ? AND production_date < ?
+                  AND NOT production_date GLOB ?
+                """,
+                (lo, hi, ISO_DAY_GLOB),
+            ).fetchall()
+        result.rows_by_file[db.name] = sum(int(r[4]) for r in rows)
+        result.rejected.extend(
+            RejectedRow(db.name, int(r[0]), r[1], r[2], r[3], REJECT_REASON) for r in rejected
+        )
+        for ym, code, name, total, count in rows:
+            key = (ym, code)
+            if key in merged:
+                merged[key].total_production += float(total)
+                merged[key].batch_count += int(count)
+                # Files are read oldest first: a newer file's item name wins.
+                merged[key].item_name = name or merged[key].item_name
+            else:
+                merged[key] = ItemMonth(ym, code, name, float(total), int(count))
+    result.items = [merged[k] for k in sorted(merged)]
+    return result
+
+
+_P = (1 << 61) - 1
+
+
+def _item_hash(code: str) -> int:
+    return int.from_bytes(hashlib.blake2b(code.encode(), digest_size=8).digest(), "big") % _P
+
+
+Fingerprint = list[int]
+
+
+def month_fingerprints(db: DbFile, busy_timeout_s: float = 5.0) -> dict[str, Fingerprint]:
+    """An additive digest per month of what `db` contributes to the monthly totals.
+
+    The digest is [batches, total in thousandths, Σ h(item)·batches, Σ h(item)·total] (the last two
+    mod 2^61-1), so digests of several files add up to the digest of their union: rows moving from
+    the live file into an archive change nothing, and so does the ERP rewriting identical rows.
+    """
+    where, params = db.bounds_sql()
+    with reading(db.path, busy_timeout_s) as conn:
+        require_table(conn, db.path)
+        rows = conn.execute(
+            f"""
+            SELECT substr(production_date, 1, 7) AS ym, item_code, COUNT(*), TOTAL(good_quantity)
+            FROM {TABLE}
+            WHERE {where} AND production_date GLOB ?
+            GROUP BY ym, item_code
+            """,
+            [*params, ISO_DAY_GLOB],
+        ).fetchall()
+    months: dict[str, Fingerprint] = {}
+    for ym, code, count, total in rows:
+        acc = months.setdefault(ym, [0, 0, 0, 0])
+        milli = round(total * 1000)
+        weight = _item_hash(code)
+        acc[0] += count
+        acc[1] += milli
+        acc[2] = (acc[2] + weight * count) % _P
+        acc[3] = (acc[3] + weight * milli) % _P
+    return months
+
+
+def combine_fingerprints(per_file: dict[str, dict[str, Fingerprint]]) -> dict[str, Fingerprint]:
+    """Digest per month of the union of several files."""
+    months: dict[str, Fingerprint] = {}
+    for file_months in per_file.values():
+        for ym, fp in file_months.items():
+            acc = months.setdefault(ym, [0, 0, 0, 0])
+            acc[0] += fp[0]
+            acc[1] += fp[1]
+            acc[2] = (acc[2] + fp[2]) % _P
+            acc[3] = (acc[3] + fp[3]) % _P
+    return months
+
+
+def changed_months(
+    old: dict[str, dict[str, Fingerprint]], new: dict[str, dict[str, Fingerprint]]
+) -> list[str]:
+    """Months whose combined digest differs between two {file: {month: digest}} states."""
+    before, after = combine_fingerprints(old), combine_fingerprints(new)
+    return sorted(ym for ym in set(before) | set(after) if before.get(ym) != after.get(ym))
