@@ -1,0 +1,391 @@
+"""Set-based loading: each source table is read once per run for all target farms of a week."""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from inspig_assets import schema as t
+from inspig_assets.model import (
+    ALIVE,
+    CONFIG_DEFAULTS,
+    FarmData,
+    Move,
+    PlanRow,
+    PrevWeek,
+    RunContext,
+    Sow,
+    Work,
+)
+from inspig_assets.periods import ReportWeek, add_months, ymd
+
+# History read before DT_TO: covers year-to-date (≤ 371 days) and the rearing-rate window.
+HISTORY_DAYS = 430
+ORACLE_IN_LIMIT = 1000
+GB_CHART_COLUMNS = tuple(f"c{i:03d}" for i in range(29, 37))
+
+
+def farm_filter(column: sa.ColumnElement[Any], farms: Sequence[int]) -> sa.ColumnElement[bool]:
+    """`column IN (...)`, split into lists of 1,000 (Oracle's limit)."""
+    farms = list(farms)
+    if len(farms) <= ORACLE_IN_LIMIT:
+        return column.in_(farms)
+    return sa.or_(
+        *[column.in_(farms[i : i + ORACLE_IN_LIMIT]) for i in range(0, len(farms), ORACLE_IN_LIMIT)]
+    )
+
+
+class _Days:
+    """Memoised `YYYYMMDD` / `YYYY-MM-DD` / date → ordinal."""
+
+    def __init__(self) -> None:
+        self.cache: dict[Any, int] = {}
+
+    def __call__(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        found = self.cache.get(value)
+        if found is None:
+            if isinstance(value, dt.datetime):
+                found = value.date().toordinal()
+            elif isinstance(value, dt.date):
+                found = value.toordinal()
+            else:
+                text = str(value).replace("-", "")
+                found = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])).toordinal()
+            self.cache[value] = found
+        return found
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return int(value) if value is not None else default
+
+
+def load_farm_config(conn: sa.Connection, farms: Sequence[int]) -> dict[int, dict[str, int]]:
+    """TC_CODE_SYS defaults (PCODE 14) overridden by TC_FARM_CONFIG; bad values keep the default."""
+    system = dict(CONFIG_DEFAULTS)
+    rows = conn.execute(
+        sa.select(t.tc_code_sys.c.code, t.tc_code_sys.c.cvalue).where(
+            t.tc_code_sys.c.pcode == "14",
+            t.tc_code_sys.c.language_cd == "ko",
+            t.tc_code_sys.c.use_yn == "Y",
+            t.tc_code_sys.c.code.in_(list(CONFIG_DEFAULTS)),
+        )
+    )
+    for code, value in rows:
+        try:
+            system[code] = int(str(value).strip())
+        except (TypeError, ValueError):
+            pass
+    result = {farm: dict(system) for farm in farms}
+    rows = conn.execute(
+        sa.select(t.tc_farm_config.c.farm_no, t.tc_farm_config.c.code, t.tc_farm_config.c.cvalue)
+        .where(farm_filter(t.tc_farm_config.c.farm_no, farms))
+        .where(t.tc_farm_config.c.use_yn == "Y")
+        .where(t.tc_farm_config.c.code.in_(list(CONFIG_DEFAULTS)))
+    )
+    for farm, code, value in rows:
+        try:
+            result[farm][code] = int(str(value).strip())
+        except (TypeError, ValueError, KeyError):
+            pass
+    return result
+
+
+def national_price(conn: sa.Connection, week: ReportWeek) -> float | None:
+    """Auction price of the week: ROUND(Σ count × price / Σ count) at the national market."""
+    s = t.tm_sisae_detail
+    total = sa.func.sum(s.c.auctcnt * s.c.auctamt)
+    count = sa.func.sum(s.c.auctcnt)
+    row = conn.execute(
+        sa.select(total, count).where(
+            s.c.abattcd == "057016",
+            s.c.start_dt.between(ymd(week.dt_from), ymd(week.dt_to)),
+            s.c.grade_cd == "ST",
+            s.c.skin_yn == "Y",
+            s.c.judgesex_cd.is_(None),
+            s.c.auctamt > 0,
+        )
+    ).one()
+    if not row[1]:
+        return None
+    return float(round(float(row[0]) / float(row[1])))
+
+
+def load_week_data(
+    conn: sa.Connection,
+    week: ReportWeek,
+    farms: Sequence[int],
+    headers: dict[int, dict[str, Any]] | None = None,
+) -> tuple[RunContext, dict[int, FarmData]]:
+    """Read every source table once for `farms` and build each farm's FarmData."""
+    days = _Days()
+    base = week.dt_to
+    floor = base - dt.timedelta(days=HISTORY_DAYS)
+    floor_s, base_s = ymd(floor), ymd(base)
+    data = {farm: FarmData(farm_no=farm) for farm in farms}
+    if not farms:
+        return RunContext(week, national_price(conn, week)), data
+    for farm, header in (headers or {}).items():
+        if farm in data:
+            data[farm].farm_nm = header.get("farm_nm")
+            data[farm].owner_nm = header.get("owner_nm")
+            data[farm].sigungu_cd = header.get("sigungu_cd")
+            data[farm].schedule_group = header.get("schedule_group") or "AM7"
+
+    for farm, cfg in load_farm_config(conn, farms).items():
+        data[farm].config = cfg
+
+    m = t.tb_modon
+    sows: dict[tuple[int, int], Sow] = {}
+    rows = conn.execute(
+        sa.select(
+            m.c.farm_no,
+            m.c.pig_no,
+            m.c.birth_dt,
+            m.c.in_dt,
+            m.c.last_wk_dt,
+            m.c.out_dt,
+            m.c.in_sancha,
+            m.c.in_gyobae_cnt,
+            m.c.status_cd,
+            m.c.out_gubun_cd,
+            m.c.out_reason_cd,
+        )
+        .where(farm_filter(m.c.farm_no, farms))
+        .where(m.c.use_yn == "Y", m.c.in_dt <= base, m.c.out_dt > floor)
+    )
+    for r in rows:
+        sow = Sow(
+            r[1], days(r[2]), days(r[3]), days(r[4]), days(r[5]) or ALIVE,
+            _int(r[6]), _int(r[7]), r[8], r[9], r[10],
+        )  # fmt: skip
+        sows[(r[0], r[1])] = sow
+        data[r[0]].sows.append(sow)
+
+    w = t.tb_modon_wk
+    rows = conn.execute(
+        sa.select(
+            w.c.farm_no,
+            w.c.pig_no,
+            w.c.wk_dt,
+            w.c.wk_gubun,
+            w.c.sancha,
+            w.c.gyobae_cnt,
+            w.c.sago_gubun_cd,
+            w.c.daeri_yn,
+            w.c.seq,
+        )
+        .where(farm_filter(w.c.farm_no, farms))
+        .where(w.c.use_yn == "Y", w.c.wk_dt > floor_s, w.c.wk_dt <= base_s)
+    )
+    for r in rows:
+        sow = sows.get((r[0], r[1]))
+        if sow is not None:
+            sow.works.append(
+                Work(days(r[2]), r[3], _int(r[4]), _int(r[5]), r[6], r[7] or "N", _int(r[8]))  # type: ignore[arg-type]
+            )
+    for sow in sows.values():
+        sow.works.sort(key=lambda x: (x.day, x.seq))
+
+    def detail(table: sa.Table, *columns: str, since: str = floor_s) -> Iterable[Any]:
+        return conn.execute(
+            sa.select(
+                table.c.farm_no, table.c.pig_no, table.c.wk_dt, *[table.c[c] for c in columns]
+            )
+            .where(farm_filter(table.c.farm_no, farms))
+            .where(table.c.use_yn == "Y", table.c.wk_dt > since, table.c.wk_dt <= base_s)
+        )
+
+    for r in detail(t.tb_bunman, "silsan", "sasan", "mila"):
+        data[r[0]].bunman[(r[1], days(r[2]))] = (_int(r[3]), _int(r[4]), _int(r[5]))  # type: ignore[index]
+    for r in detail(t.tb_eu, "dusu", "dusu_su", "total_kg"):
+        data[r[0]].eu[(r[1], days(r[2]))] = (_int(r[3]) + _int(r[4]), float(r[5] or 0))  # type: ignore[index]
+    for r in detail(t.tb_sago, "sago_gubun_cd"):
+        data[r[0]].sago.append((r[1], days(r[2]), r[3]))  # type: ignore[arg-type]
+    for r in detail(t.tb_gyobae, since=ymd(week.ytd_from - dt.timedelta(days=1))):
+        data[r[0]].gyobae_days.append(days(r[2]))  # type: ignore[arg-type]
+
+    j = t.tb_modon_jadon_trans
+    rows = conn.execute(
+        sa.select(
+            j.c.farm_no,
+            j.c.pig_no,
+            j.c.sancha,
+            j.c.gubun_cd,
+            j.c.wk_dt,
+            j.c.bun_dt,
+            j.c.dusu,
+            j.c.dusu_su,
+        )
+        .where(farm_filter(j.c.farm_no, farms))
+        .where(j.c.use_yn == "Y", j.c.wk_dt > floor, j.c.wk_dt <= base)
+    )
+    for r in rows:
+        data[r[0]].moves.setdefault(r[1], []).append(
+            Move(_int(r[2]), r[3], days(r[4]), days(r[5]), _int(r[6]) + _int(r[7]))  # type: ignore[arg-type]
+        )
+
+    lpd = t.tm_lpd_data
+    rows = conn.execute(
+        sa.select(
+            lpd.c.farm_no,
+            lpd.c.dochuk_dt,
+            lpd.c.net_kg,
+            lpd.c.back_depth,
+            lpd.c.meat_quality,
+            lpd.c.sex_gubun,
+        )
+        .where(farm_filter(lpd.c.farm_no, farms))
+        .where(
+            lpd.c.use_yn == "Y",
+            lpd.c.dochuk_dt.between(week.dt_from.isoformat(), base.isoformat()),
+        )
+    )
+    for r in rows:
+        data[r[0]].lpd.append((days(r[1]), float(r[2] or 0), float(r[3] or 0), r[4], r[5]))  # type: ignore[arg-type]
+    rows = conn.execute(
+        sa.select(lpd.c.farm_no, sa.func.count(), sa.func.sum(lpd.c.net_kg))
+        .where(farm_filter(lpd.c.farm_no, farms))
+        .where(
+            lpd.c.use_yn == "Y",
+            lpd.c.dochuk_dt.between(week.ytd_from.isoformat(), base.isoformat()),
+        )
+        .group_by(lpd.c.farm_no)
+    )
+    for r in rows:
+        data[r[0]].lpd_ytd = (int(r[1]), float(r[2] or 0))
+    month = sa.func.substr(lpd.c.dochuk_dt, 1, 7)
+    rows = conn.execute(
+        sa.select(lpd.c.farm_no, month, sa.func.count())
+        .where(farm_filter(lpd.c.farm_no, farms))
+        .where(
+            lpd.c.use_yn == "Y",
+            lpd.c.dochuk_dt.between(
+                add_months(base, -6).isoformat(),
+                (add_months(base, 0) - dt.timedelta(days=1)).isoformat(),
+            ),
+        )
+        .group_by(lpd.c.farm_no, month)
+    )
+    for r in rows:
+        data[r[0]].lpd_months[r[1]] = int(r[2])
+
+    tr = t.tm_etc_trade
+    rows = conn.execute(
+        sa.select(tr.c.farm_no, tr.c.wk_dt, tr.c.total_price, tr.c.total_kg)
+        .where(farm_filter(tr.c.farm_no, farms))
+        .where(
+            tr.c.use_yn == "Y",
+            tr.c.account_cd.like("511%"),
+            tr.c.wk_dt.between(week.dt_from, week.dt_to),
+            tr.c.total_kg > 0,
+            tr.c.total_price > 0,
+        )
+    )
+    for r in rows:
+        data[r[0]].trade.append((days(r[1]), float(r[2]), float(r[3])))  # type: ignore[arg-type]
+
+    p = t.tb_plan_modon
+    rows = conn.execute(
+        sa.select(
+            p.c.farm_no,
+            p.c.seq,
+            p.c.wk_nm,
+            p.c.std_cd,
+            p.c.pass_day,
+            p.c.modon_status_cd,
+            p.c.job_gubun_cd,
+            p.c.bf_pass_yn,
+            p.c.s_sancha,
+            p.c.e_sancha,
+        )
+        .where(farm_filter(p.c.farm_no, farms))
+        .where(p.c.use_yn == "Y")
+    )
+    for r in rows:
+        data[r[0]].plans.append(
+            PlanRow(
+                r[1], r[2] or "", r[3] or "", _int(r[4]), r[5], r[6] or "", r[7] or "N", r[8], r[9]
+            )
+        )
+
+    c = t.ts_ins_conf
+    conf_columns = ("week_tw_gy", "week_tw_bm", "week_tw_im", "week_tw_eu", "week_tw_vc")
+    rows = conn.execute(
+        sa.select(c.c.farm_no, *[c.c[k] for k in conf_columns]).where(
+            farm_filter(c.c.farm_no, farms)
+        )
+    )
+    for r in rows:
+        data[r[0]].conf = dict(zip(conf_columns, r[1:], strict=True))
+
+    pr = t.ts_productivity
+    rows = conn.execute(
+        sa.select(pr.c.farm_no, pr.c.pcode, pr.c.c001, *[pr.c[k] for k in GB_CHART_COLUMNS])
+        .where(farm_filter(pr.c.farm_no, farms))
+        .where(
+            pr.c.stat_year == week.year,
+            pr.c.period == "W",
+            pr.c.period_no == week.week_no,
+            pr.c.pcode.in_(["031", "035"]),
+        )
+    )
+    for r in rows:
+        if r[1] == "035":
+            data[r[0]].sangsi = float(r[2]) if r[2] is not None else None
+        else:
+            data[r[0]].gb_chart = [float(v or 0) for v in r[3:]]
+
+    _load_previous_week(conn, week.previous, farms, data)
+    return RunContext(week, national_price(conn, week)), data
+
+
+def _load_previous_week(
+    conn: sa.Connection, prev: ReportWeek, farms: Sequence[int], data: dict[int, FarmData]
+) -> None:
+    """Each farm's COMPLETE report of the week before (whatever the master's status)."""
+    ms, wk, sb = t.ts_ins_master, t.ts_ins_week, t.ts_ins_week_sub
+    master = conn.execute(
+        sa.select(ms.c.seq).where(
+            ms.c.day_gb == "WEEK",
+            ms.c.report_year == prev.year,
+            ms.c.report_week_no == prev.week_no,
+        )
+    ).scalar()
+    if master is None:
+        return
+    rows = conn.execute(
+        sa.select(wk.c.farm_no, wk.c.modon_reg_cnt, wk.c.modon_sangsi_cnt)
+        .where(wk.c.master_seq == master, wk.c.status_cd == "COMPLETE")
+        .where(farm_filter(wk.c.farm_no, farms))
+    )
+    for r in rows:
+        data[r[0]].prev = PrevWeek(
+            {"modon_reg_cnt": r[1], "modon_sangsi_cnt": r[2]}, {}, None, [], None
+        )
+    columns = [sb.c[k] for k in ("farm_no", "gubun", "sub_gubun", "code_1", "str_3")]
+    counts = [sb.c[f"cnt_{i}"] for i in range(1, 7)]
+    texts = [sb.c[f"str_{i}"] for i in range(1, 8)]
+    rows = conn.execute(
+        sa.select(*columns, *counts, *texts)
+        .where(sb.c.master_seq == master)
+        .where(farm_filter(sb.c.farm_no, farms))
+        .where(sb.c.gubun.in_(["MODON", "SCHEDULE"]))
+        .where(sb.c.sub_gubun.in_(["-", "GB", "HELP"]))
+    )
+    for r in rows:
+        prev_week = data[r[0]].prev
+        if prev_week is None:
+            continue
+        cnt = {f"cnt_{i}": (float(v) if v is not None else 0.0) for i, v in enumerate(r[5:11], 1)}
+        txt = {f"str_{i}": v for i, v in enumerate(r[11:18], 1)}
+        if r[1] == "MODON":
+            prev_week.modon_totals[r[3]] = sum(cnt[f"cnt_{i}"] for i in range(1, 6))
+        elif r[2] == "-":
+            prev_week.schedule = {**cnt, **txt}
+        elif r[2] == "GB":
+            prev_week.schedule_gb.append({**cnt, **txt, "str_3": r[4]})
+        else:
+            prev_week.help = txt

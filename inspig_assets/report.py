@@ -1,0 +1,615 @@
+"""One weekly report run: target farms, deletion policy, master row, processing, bulk writes.
+
+Plain Python on SQLAlchemy Core (no Dagster): the assets and jobs call `run_week`.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from inspig_assets import processors as proc
+from inspig_assets import schema as t
+from inspig_assets.loader import farm_filter, load_week_data
+from inspig_assets.model import FarmData, RunContext
+from inspig_assets.periods import ReportWeek, now_kst, ymd
+
+DAY_GB = "WEEK"
+GROUPS = ("AM7", "PM2")
+TEST_FARMS = (1387, 2807, 848, 4223, 1013)
+ERROR_MSG_LIMIT = 4000
+COMPLETE, ERROR, READY, RUNNING = "COMPLETE", "ERROR", "READY", "RUNNING"
+
+Inserter = Callable[[sa.Connection, sa.Table, Sequence[Mapping[str, Any]] | pd.DataFrame], int]
+
+
+class RunRefused(ValueError):
+    """Options that would delete data outside test mode, or are otherwise contradictory."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Run config of the weekly report (see the asset's config schema for meanings)."""
+
+    test_mode: bool = False
+    farm_list: tuple[int, ...] | None = None
+    exclude_farms: tuple[int, ...] = ()
+    init_week: bool = False
+    init_all: bool = False
+    dry_run: bool = False
+    job_nm: str = "INSPIG_WEEKLY"
+
+    def validate(self) -> None:
+        """Refuse deletions outside test mode."""
+        if (self.init_week or self.init_all) and not self.test_mode:
+            flag = "init_all" if self.init_all else "init_week"
+            raise RunRefused(
+                f"{flag} deletes report data and is only allowed together with test_mode=true; "
+                "production runs never delete (re-materializing builds missing or ERROR farms only)"
+            )
+
+    @property
+    def target_list(self) -> tuple[int, ...] | None:
+        """Farms to restrict to: farm_list, or the test farms in test mode, else None (all)."""
+        if self.farm_list:
+            return tuple(self.farm_list)
+        return TEST_FARMS if self.test_mode else None
+
+
+@dataclass
+class FarmOutcome:
+    """What processing one farm produced."""
+
+    farm_no: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    week: dict[str, Any] = field(default_factory=dict)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    """Summary of a run (also what a dry run reports)."""
+
+    week: ReportWeek
+    group: str | None
+    dry_run: bool
+    master_seq: int | None = None
+    targets: list[int] = field(default_factory=list)
+    to_build: list[int] = field(default_factory=list)
+    kept_complete: list[int] = field(default_factory=list)
+    completed: list[int] = field(default_factory=list)
+    errors: dict[int, str] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    sub_rows: int = 0
+    job_log_rows: int = 0
+    master_status: str | None = None
+    master_counts: dict[str, int] = field(default_factory=dict)
+    tokens: dict[int, str] = field(default_factory=dict)
+    elapsed_sec: float = 0.0
+    gate: str | None = None
+
+
+def default_inserter(conn: sa.Connection, table: sa.Table, rows: Any) -> int:
+    """Portable executemany insert (the farm_db resource passes its COPY / array-bind insert)."""
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows)
+    if records:
+        conn.execute(table.insert(), records)
+    return len(records)
+
+
+# -- target farms --------------------------------------------------------------------------------
+def active_services(conn: sa.Connection, today: dt.date) -> dict[int, Mapping[str, Any]]:
+    """VW_INS_SERVICE_ACTIVE: each farm's latest subscription row that is active on `today`."""
+    s = t.ts_ins_service
+    day = ymd(today)
+    rows = conn.execute(
+        sa.select(s.c.farm_no, s.c.inspig_reg_dt, s.c.reg_type, s.c.schedule_group_week).where(
+            s.c.inspig_yn == "Y",
+            s.c.use_yn == "Y",
+            s.c.inspig_from_dt.is_not(None),
+            s.c.inspig_to_dt.is_not(None),
+            s.c.inspig_from_dt <= day,
+            s.c.inspig_to_dt >= day,
+            sa.func.coalesce(s.c.inspig_stop_dt, "99991231") >= day,
+        )
+    ).mappings()
+    latest: dict[int, Mapping[str, Any]] = {}
+    for row in rows:
+        seen = latest.get(row["farm_no"])
+        if seen is None or row["inspig_reg_dt"] > seen["inspig_reg_dt"]:
+            latest[row["farm_no"]] = row
+    return latest
+
+
+def target_farms(
+    conn: sa.Connection, week: ReportWeek, group: str, options: RunOptions
+) -> dict[int, dict[str, Any]]:
+    """Active AUTO service farms of `group` (as of the Monday after the week), with their header."""
+    services = active_services(conn, week.dt_to + dt.timedelta(days=1))
+    chosen = {
+        farm: svc
+        for farm, svc in services.items()
+        if (svc["reg_type"] or "AUTO") == "AUTO" and (svc["schedule_group_week"] or "AM7") == group
+    }
+    only = options.target_list
+    if only is not None:
+        chosen = {f: s for f, s in chosen.items() if f in only}
+    elif options.exclude_farms:
+        chosen = {f: s for f, s in chosen.items() if f not in options.exclude_farms}
+    return _farm_headers(conn, chosen, group)
+
+
+def _farm_headers(
+    conn: sa.Connection, services: Mapping[int, Mapping[str, Any]], group: str | None
+) -> dict[int, dict[str, Any]]:
+    if not services:
+        return {}
+    f = t.ta_farm
+    rows = conn.execute(
+        sa.select(f.c.farm_no, f.c.farm_nm, f.c.principal_nm, f.c.sigun_cd)
+        .where(f.c.use_yn == "Y")
+        .where(farm_filter(f.c.farm_no, sorted(services)))
+    )
+    headers = {}
+    for farm, name, owner, sigun in rows:
+        svc = services.get(farm) or {}
+        headers[farm] = {
+            "farm_nm": name,
+            "owner_nm": owner,
+            "sigungu_cd": sigun,
+            "schedule_group": group or svc.get("schedule_group_week") or "AM7",
+        }
+    return dict(sorted(headers.items()))
+
+
+def single_farm(conn: sa.Connection, farm_no: int, week: ReportWeek) -> dict[int, dict[str, Any]]:
+    """One farm whatever its subscription (the web system's request); its group if subscribed."""
+    services = active_services(conn, week.dt_to + dt.timedelta(days=1))
+    svc = services.get(farm_no) or {"schedule_group_week": None}
+    headers = _farm_headers(conn, {farm_no: svc}, None)
+    if not headers:
+        raise RunRefused(f"farm {farm_no} does not exist or is not in use (TA_FARM.USE_YN)")
+    return headers
+
+
+def schedule_gate(conn: sa.Connection) -> str | None:
+    """TA_SYS_CONFIG.INS_SCHEDULE_YN (SEQ=1); scheduled runs proceed only on Y or T."""
+    try:
+        return conn.execute(
+            sa.select(t.ta_sys_config.c.ins_schedule_yn).where(t.ta_sys_config.c.seq == 1)
+        ).scalar()
+    except sa.exc.DBAPIError:
+        return None
+
+
+# -- deletion policy (seed §3.4) ----------------------------------------------------------------
+def apply_deletion(conn: sa.Connection, week: ReportWeek, options: RunOptions) -> dict[str, int]:
+    """Delete test data exactly as the matrix says; nothing outside test mode."""
+    options.validate()
+    if not options.test_mode or not (options.init_all or options.init_week):
+        return {}
+    ms, wk, sb, lg = t.ts_ins_master, t.ts_ins_week, t.ts_ins_week_sub, t.ts_ins_job_log
+    farms = list(options.farm_list or ())
+    deleted: dict[str, int] = {}
+    if options.init_all:
+        if farms:
+            for name, table in (
+                ("ts_ins_week_sub", sb),
+                ("ts_ins_job_log", lg),
+                ("ts_ins_week", wk),
+            ):
+                deleted[name] = conn.execute(
+                    table.delete().where(farm_filter(table.c.farm_no, farms))
+                ).rowcount
+        else:
+            for name, table in (
+                ("ts_ins_week_sub", sb),
+                ("ts_ins_job_log", lg),
+                ("ts_ins_week", wk),
+                ("ts_ins_master", ms),
+            ):
+                deleted[name] = conn.execute(table.delete()).rowcount
+        _refresh_all_masters(conn)
+        return deleted
+    masters = [
+        row[0]
+        for row in conn.execute(
+            sa.select(ms.c.seq).where(
+                ms.c.day_gb == DAY_GB,
+                ms.c.report_year == week.year,
+                ms.c.report_week_no == week.week_no,
+            )
+        )
+    ]
+    if not masters:
+        return {}
+    for name, table in (("ts_ins_week_sub", sb), ("ts_ins_job_log", lg), ("ts_ins_week", wk)):
+        where = table.c.master_seq.in_(masters)
+        if farms:
+            where = sa.and_(where, farm_filter(table.c.farm_no, farms))
+        deleted[name] = conn.execute(table.delete().where(where)).rowcount
+    remaining = conn.execute(
+        sa.select(sa.func.count()).select_from(wk).where(wk.c.master_seq.in_(masters))
+    ).scalar()
+    if not remaining:
+        deleted["ts_ins_master"] = conn.execute(ms.delete().where(ms.c.seq.in_(masters))).rowcount
+    else:
+        for seq in masters:
+            refresh_master(conn, seq)
+    return deleted
+
+
+def _refresh_all_masters(conn: sa.Connection) -> None:
+    for (seq,) in conn.execute(sa.select(t.ts_ins_master.c.seq)).fetchall():
+        refresh_master(conn, seq)
+
+
+# -- master --------------------------------------------------------------------------------------
+def find_master(conn: sa.Connection, week: ReportWeek) -> int | None:
+    """SEQ of the week's master row, if any."""
+    ms = t.ts_ins_master
+    return conn.execute(
+        sa.select(ms.c.seq).where(
+            ms.c.day_gb == DAY_GB,
+            ms.c.report_year == week.year,
+            ms.c.report_week_no == week.week_no,
+        )
+    ).scalar()
+
+
+def ensure_master(conn: sa.Connection, week: ReportWeek, started: dt.datetime) -> int:
+    """The week's one master row (created once, shared by both groups), set RUNNING."""
+    ms = t.ts_ins_master
+    seq = find_master(conn, week)
+    if seq is None:
+        new_seq = conn.execute(sa.select(t.seq_ts_ins_master.next_value())).scalar()
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    ms.insert().values(
+                        seq=new_seq,
+                        day_gb=DAY_GB,
+                        ins_dt=ymd(week.dt_to),
+                        report_year=week.year,
+                        report_week_no=week.week_no,
+                        dt_from=ymd(week.dt_from),
+                        dt_to=ymd(week.dt_to),
+                        status_cd=RUNNING,
+                        start_dt=started,
+                        log_ins_dt=started,
+                    )
+                )
+            seq = new_seq
+        except sa.exc.IntegrityError:  # the other group's run created it first
+            seq = find_master(conn, week)
+    conn.execute(ms.update().where(ms.c.seq == seq).values(status_cd=RUNNING, start_dt=started))
+    return int(seq)  # type: ignore[arg-type]
+
+
+def refresh_master(
+    conn: sa.Connection, seq: int, started: dt.datetime | None = None
+) -> tuple[str, dict[str, int]]:
+    """Recompute the master's counts from TS_INS_WEEK; COMPLETE only when every farm is."""
+    ms, wk = t.ts_ins_master, t.ts_ins_week
+    counts = dict(
+        conn.execute(
+            sa.select(wk.c.status_cd, sa.func.count())
+            .where(wk.c.master_seq == seq)
+            .group_by(wk.c.status_cd)
+        ).fetchall()
+    )
+    target = sum(counts.values())
+    complete = counts.get(COMPLETE, 0)
+    error = counts.get(ERROR, 0)
+    status = COMPLETE if complete == target else (ERROR if error else RUNNING)
+    values: dict[str, Any] = {
+        "target_cnt": target,
+        "complete_cnt": complete,
+        "error_cnt": error,
+        "status_cd": status,
+    }
+    if started is not None:
+        ended = now_kst()
+        values["end_dt"] = ended
+        values["elapsed_sec"] = round((ended - started).total_seconds())
+    conn.execute(ms.update().where(ms.c.seq == seq).values(**values))
+    return status, {"target": target, "complete": complete, "error": error}
+
+
+def week_statuses(conn: sa.Connection, seq: int | None) -> dict[int, tuple[str, str | None]]:
+    """(status, share token) of every farm row of a master."""
+    if seq is None:
+        return {}
+    wk = t.ts_ins_week
+    rows = conn.execute(
+        sa.select(wk.c.farm_no, wk.c.status_cd, wk.c.share_token).where(wk.c.master_seq == seq)
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+# -- processing ----------------------------------------------------------------------------------
+def process_farm(farm: FarmData, ctx: RunContext) -> FarmOutcome:
+    """Run the ten processors in order; the first exception fails the farm (nothing partial)."""
+    outcome = FarmOutcome(farm.farm_no)
+    done: dict[str, proc.ProcessorResult] = {}
+    for key, name, processor in proc.PROCESSORS:
+        started = now_kst()
+        clock = time.perf_counter()
+        try:
+            result = processor(farm, ctx, done)
+        except Exception as exc:
+            elapsed = round((time.perf_counter() - clock) * 1000)
+            message = f"{name}: {type(exc).__name__}: {exc}"[:ERROR_MSG_LIMIT]
+            stack = traceback.format_exc()
+            outcome.logs.append(_log(name, started, elapsed, 0, ERROR, message, stack))
+            outcome.logs.append(_log("FarmProcessor", started, elapsed, 0, ERROR, message, stack))
+            outcome.error = message
+            outcome.rows, outcome.week = [], {}
+            return outcome
+        elapsed = round((time.perf_counter() - clock) * 1000)
+        done[key] = result
+        outcome.rows.extend(result.rows)
+        outcome.week.update(result.week)
+        outcome.logs.append(_log(name, started, elapsed, len(result.rows), "SUCCESS"))
+    return outcome
+
+
+def _log(
+    proc_nm: str,
+    started: dt.datetime,
+    elapsed_ms: int,
+    count: int,
+    status: str,
+    message: str | None = None,
+    stack: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "proc_nm": proc_nm,
+        "status_cd": status,
+        "start_dt": started,
+        "end_dt": started + dt.timedelta(milliseconds=elapsed_ms),
+        "elapsed_ms": elapsed_ms,
+        "proc_cnt": count,
+        "error_cd": "PROCESSOR_ERROR" if status == ERROR else None,
+        "error_msg": message,
+        "error_stack": stack,
+    }
+
+
+def share_token(master_seq: int, farm_no: int, at: dt.datetime) -> str:
+    """sha256 hex of master, farm, KST timestamp and 16 random bytes."""
+    raw = f"{master_seq}-{farm_no}-{at.strftime('%Y%m%d%H%M%S')}-{secrets.token_hex(16)}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+SUB_COLUMNS = [c.name for c in t.ts_ins_week_sub.columns]
+SUB_NUMERIC = [c for c in SUB_COLUMNS if c.startswith(("cnt_", "val_"))]
+
+
+def sub_frame(master_seq: int, outcomes: Sequence[FarmOutcome], at: dt.datetime) -> pd.DataFrame:
+    """TS_INS_WEEK_SUB rows of the completed farms, numbers defaulting to 0."""
+    records = [
+        {"master_seq": master_seq, "farm_no": o.farm_no, **row}
+        for o in outcomes
+        if o.error is None
+        for row in o.rows
+    ]
+    frame = pd.DataFrame.from_records(records)
+    if frame.empty:
+        return frame
+    for column in SUB_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    present = {c: pd.to_numeric(frame[c], errors="coerce") for c in SUB_NUMERIC}
+    for column, values in present.items():
+        # A key absent from a row means the table default 0; an explicit None stays NULL.
+        frame[column] = values
+    frame["log_ins_dt"] = at
+    frame["sub_gubun"] = frame["sub_gubun"].fillna("-")
+    return frame[SUB_COLUMNS]
+
+
+def _fill_absent_zeros(outcomes: Sequence[FarmOutcome]) -> None:
+    for outcome in outcomes:
+        for row in outcome.rows:
+            for column in SUB_NUMERIC:
+                row.setdefault(column, 0)
+
+
+WEEK_VALUE_COLUMNS = [
+    *t.WEEK_INT_COLUMNS,
+    *t.WEEK_DEC_COLUMNS,
+    "modon_sangsi_cnt",
+    "modon_sangsi_chg",
+]
+
+
+def run_week(
+    engine: sa.Engine,
+    week: ReportWeek,
+    group: str | None,
+    options: RunOptions,
+    *,
+    farm_no: int | None = None,
+    inserter: Inserter = default_inserter,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> RunResult:
+    """Build the weekly report of one group (or of one farm when `farm_no` is given)."""
+    options.validate()
+    result = RunResult(week, group, options.dry_run)
+    with engine.connect() as conn:
+        if farm_no is not None:
+            headers = single_farm(conn, farm_no, week)
+        else:
+            assert group is not None
+            headers = target_farms(conn, week, group, options)
+        seq = find_master(conn, week)
+        existing = week_statuses(conn, seq)
+    result.master_seq = seq
+    result.targets = sorted(headers)
+    wipes = options.test_mode and (options.init_all or options.init_week)
+    if farm_no is not None:
+        result.to_build = result.targets
+    else:
+        result.to_build = [
+            f for f in result.targets if wipes or existing.get(f, (None, None))[0] != COMPLETE
+        ]
+    result.kept_complete = [f for f in result.targets if f not in result.to_build]
+    if options.dry_run:
+        log(
+            f"dry run {week.label} group {group or '-'}: {len(result.targets)} target farm(s), "
+            f"{len(result.to_build)} would be built, {len(result.kept_complete)} COMPLETE kept"
+        )
+        return result
+
+    started = now_kst()
+    with engine.begin() as conn:
+        result.deleted = apply_deletion(conn, week, options)
+        seq = ensure_master(conn, week, started)
+    result.master_seq = seq
+    try:
+        _build(engine, seq, week, headers, result, options, farm_no, inserter, log, started)
+    finally:
+        with engine.begin() as conn:
+            status, counts = refresh_master(conn, seq, started)
+        result.master_status, result.master_counts = status, counts
+    result.elapsed_sec = (now_kst() - started).total_seconds()
+    return result
+
+
+def _build(
+    engine: sa.Engine,
+    seq: int,
+    week: ReportWeek,
+    headers: dict[int, dict[str, Any]],
+    result: RunResult,
+    options: RunOptions,
+    farm_no: int | None,
+    inserter: Inserter,
+    log: Callable[[str], None],
+    started: dt.datetime,
+) -> None:
+    wk, sb, lg = t.ts_ins_week, t.ts_ins_week_sub, t.ts_ins_job_log
+    build = result.to_build
+    if not build:
+        return
+    with engine.begin() as conn:
+        existing = week_statuses(conn, seq)
+        keep_token = {
+            f: token
+            for f, (status, token) in existing.items()
+            if farm_no is not None and status == COMPLETE and token
+        }
+        if farm_no is not None:
+            # The web system's single-farm rebuild: replace that farm's rows of the week.
+            for table in (sb, lg, wk):
+                conn.execute(
+                    table.delete().where(table.c.master_seq == seq, table.c.farm_no == farm_no)
+                )
+            existing = {}
+        else:
+            conn.execute(
+                sb.delete().where(sb.c.master_seq == seq).where(farm_filter(sb.c.farm_no, build))
+            )
+        missing = [f for f in build if f not in existing]
+        inserter(
+            conn,
+            wk,
+            [
+                {
+                    "master_seq": seq,
+                    "farm_no": f,
+                    "report_year": week.year,
+                    "report_week_no": week.week_no,
+                    "dt_from": ymd(week.dt_from),
+                    "dt_to": ymd(week.dt_to),
+                    **{k: headers[f][k] for k in ("farm_nm", "owner_nm", "sigungu_cd")},
+                    "schedule_group": headers[f]["schedule_group"],
+                    "status_cd": READY,
+                    "log_ins_dt": started,
+                }
+                for f in missing
+            ],
+        )
+        clock = time.perf_counter()
+        ctx, data = load_week_data(conn, week, build, headers)
+        log(f"loaded {len(build)} farm(s) in {time.perf_counter() - clock:.1f}s")
+        clock = time.perf_counter()
+        outcomes = [process_farm(data[f], ctx) for f in build]
+        log(f"processed {len(build)} farm(s) in {time.perf_counter() - clock:.1f}s")
+        clock = time.perf_counter()
+        _fill_absent_zeros(outcomes)
+        frame = sub_frame(seq, outcomes, started)
+        result.sub_rows = inserter(conn, sb, frame) if not frame.empty else 0
+        now = now_kst()
+        expire = ymd(now.date() + dt.timedelta(days=6))
+        done_rows, error_rows = [], []
+        for o in outcomes:
+            header = {
+                "b_master_seq": seq,
+                "b_farm_no": o.farm_no,
+                "farm_nm": headers[o.farm_no]["farm_nm"],
+                "owner_nm": headers[o.farm_no]["owner_nm"],
+                "sigungu_cd": headers[o.farm_no]["sigungu_cd"],
+                "schedule_group": headers[o.farm_no]["schedule_group"],
+            }
+            if o.error is None:
+                token = keep_token.get(o.farm_no) or share_token(seq, o.farm_no, now)
+                result.tokens[o.farm_no] = token
+                result.completed.append(o.farm_no)
+                values = {c: o.week.get(c, 0) for c in WEEK_VALUE_COLUMNS}
+                for c in (
+                    "modon_sangsi_cnt",
+                    "modon_sangsi_chg",
+                    "modon_reg_chg",
+                    "last_eu_chg_jd",
+                ):
+                    values[c] = o.week.get(c)
+                done_rows.append(
+                    {
+                        **header,
+                        **values,
+                        "status_cd": COMPLETE,
+                        "share_token": token,
+                        "token_expire_dt": expire,
+                    }
+                )
+            else:
+                result.errors[o.farm_no] = o.error
+                error_rows.append(
+                    {**header, "status_cd": ERROR, "share_token": None, "token_expire_dt": None}
+                )
+        for rows in (done_rows, error_rows):
+            if rows:
+                keys = [k for k in rows[0] if not k.startswith("b_")]
+                stmt = (
+                    wk.update()
+                    .where(wk.c.master_seq == sa.bindparam("b_master_seq"))
+                    .where(wk.c.farm_no == sa.bindparam("b_farm_no"))
+                    .values({k: sa.bindparam(k) for k in keys})
+                )
+                conn.execute(stmt, rows)
+        logs = [
+            {
+                "master_seq": seq,
+                "job_nm": options.job_nm,
+                "farm_no": o.farm_no,
+                "day_gb": DAY_GB,
+                "report_year": week.year,
+                "report_week_no": week.week_no,
+                "log_ins_dt": started,
+                **entry,
+            }
+            for o in outcomes
+            for entry in o.logs
+        ]
+        result.job_log_rows = inserter(conn, lg, pd.DataFrame.from_records(logs))
+        log(f"wrote {result.sub_rows} sub row(s) in {time.perf_counter() - clock:.1f}s")

@@ -1,0 +1,58 @@
+"""Every SQL statement the report and productivity code executes compiles for Oracle."""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import oracle
+from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
+
+from inspig_assets import schema
+from inspig_assets.periods import ReportWeek
+from inspig_assets.report import RunOptions, run_week
+from resources.farm_db import FarmDbResource
+
+from .conftest import SAMPLE_UNTIL
+
+
+def test_ddl_compiles_for_oracle() -> None:
+    dialect = oracle.dialect()
+    for table in schema.metadata.sorted_tables:
+        ddl = str(CreateTable(table).compile(dialect=dialect))
+        assert table.name in ddl
+        for index in table.indexes:
+            str(CreateIndex(index).compile(dialect=dialect))
+    seq = str(CreateSequence(schema.seq_ts_ins_master).compile(dialect=dialect))
+    assert "CREATE SEQUENCE seq_ts_ins_master" in seq
+    week = str(CreateTable(schema.ts_ins_week_sub).compile(dialect=dialect))
+    for column in ("hint1", "hint2", "hint3", "json_data CLOB", "str_15 VARCHAR2(1000 CHAR)"):
+        assert column in week
+
+
+def test_every_executed_statement_compiles_for_oracle(sample_db: FarmDbResource) -> None:
+    engine = sample_db.get_engine()
+    statements: list[sa.ClauseElement] = []
+
+    def capture(
+        conn: sa.Connection,
+        clauseelement: object,
+        multiparams: object,
+        params: object,
+        execution_options: object,
+    ) -> None:
+        if isinstance(clauseelement, sa.ClauseElement):
+            statements.append(clauseelement)
+
+    sa.event.listen(engine, "before_execute", capture)
+    try:
+        week = ReportWeek.before(SAMPLE_UNTIL)
+        run_week(engine, week, "AM7", RunOptions(), inserter=sample_db.insert_rows)
+        run_week(engine, week.next, "AM7", RunOptions(), inserter=sample_db.insert_rows)
+        run_week(engine, week, "AM7", RunOptions(test_mode=True, init_week=True))
+        run_week(engine, week, None, RunOptions(), farm_no=1387, inserter=sample_db.insert_rows)
+        run_week(engine, week, "AM7", RunOptions(test_mode=True, init_all=True, farm_list=(848,)))
+    finally:
+        sa.event.remove(engine, "before_execute", capture)
+    assert len(statements) > 40
+    dialect = oracle.dialect()
+    compiled = [str(s.compile(dialect=dialect)) for s in statements]
+    text = "\n".join(compiled)
+    assert "SELECT seq_ts_ins_master.nextval AS next_value_1 FROM DUAL" in text
+    assert "search_path" not in text.lower()
