@@ -69,7 +69,16 @@ class PlatformSettings(BaseSettings):
 
     # -- pothole (domain settings; edited by the pothole issue) --
     kakao_api_key: str | None = None
-    pothole_report_to: str | None = None
+    kakao_api_url: str = "https://dapi.kakao.com"
+    pothole_report_to: str | None = Field(
+        default=None, description="Comma-separated recipients of the daily pothole report."
+    )
+    pothole_complaints_api_key: str | None = Field(
+        default=None, description="data.go.kr service key of the citizen pothole complaints API."
+    )
+    pothole_complaints_api_url: str = (
+        "https://apis.data.go.kr/1140100/minAnalsInfoView7/minPotholeLatLonInfo"
+    )
 
     # -- production (domain settings; edited by the production issue) --
     production_db_dir: Path | None = None

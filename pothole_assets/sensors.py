@@ -1,0 +1,97 @@
+"""`raw_sensor_data_sensor`: request a day's run once its raw input is complete.
+
+A day is complete when a `_SUCCESS` marker exists under `raw-sensor-data/dt=…/`, or when the KST
+day has ended and its objects have stopped changing (the same files, sizes and newest time on two
+ticks, and nothing newer than the quiet period). This replaces the original's `check_s3_input`,
+which only asked whether anything at all was there.
+"""
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from pothole_assets.assets import RAW, raw_day_status, raw_observation_metadata
+from pothole_assets.partitions import pothole_daily_partitions
+from resources import LakeResource
+
+KST = ZoneInfo("Asia/Seoul")
+LOOKBACK_DAYS = 3
+QUIET_PERIOD = timedelta(minutes=10)
+_REMEMBER = 30
+
+
+def evaluate_raw_days(
+    lake: LakeResource, now: datetime, cursor: str | None
+) -> tuple[list[str], list[tuple[str, dict[str, Any]]], str, list[str]]:
+    """Days to request, observations to record, the new cursor, and why other days wait."""
+    state = json.loads(cursor) if cursor else {}
+    seen: dict[str, str] = state.get("seen", {})
+    requested: list[str] = state.get("requested", [])
+    now_kst = now.astimezone(KST)
+    today = now_kst.date()
+    first_key = pothole_daily_partitions.start.strftime("%Y-%m-%d")
+    to_request, observations, waiting = [], [], []
+    for back in range(LOOKBACK_DAYS, -1, -1):
+        day = today - timedelta(days=back)
+        key = day.isoformat()
+        if key < first_key or key in requested:
+            continue
+        status = raw_day_status(lake, key)
+        if not status["files"]:
+            waiting.append(f"{key}: no files yet")
+            continue
+        signature = f"{status['files']}:{status['bytes']}:{status['newest']}"
+        if seen.get(key) != signature:
+            observations.append((key, raw_observation_metadata(status)))
+        day_ended = now_kst >= datetime(day.year, day.month, day.day, tzinfo=KST) + timedelta(1)
+        newest = status["newest"]
+        quiet = isinstance(newest, datetime) and now - newest >= QUIET_PERIOD
+        if status["success_marker"] or (day_ended and seen.get(key) == signature and quiet):
+            to_request.append(key)
+            requested.append(key)
+            seen.pop(key, None)
+        else:
+            seen[key] = signature
+            why = "day not over" if not day_ended else "objects still changing"
+            waiting.append(f"{key}: {why} ({status['files']} files)")
+    new_cursor = json.dumps({"seen": seen, "requested": sorted(requested)[-_REMEMBER:]})
+    return to_request, observations, new_cursor, waiting
+
+
+def build_raw_sensor_data_sensor(
+    job_name: str, default_status: dg.DefaultSensorStatus
+) -> dg.SensorDefinition:
+    """The sensor targeting the daily job."""
+
+    @dg.sensor(
+        name="raw_sensor_data_sensor",
+        job_name=job_name,
+        minimum_interval_seconds=300,
+        default_status=default_status,
+        description="Requests a day's pothole run once its raw sensor input is complete.",
+    )
+    def raw_sensor_data_sensor(
+        context: dg.SensorEvaluationContext, lake: LakeResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        days, observations, cursor, waiting = evaluate_raw_days(
+            lake, datetime.now(KST), context.cursor
+        )
+        events = [
+            dg.AssetObservation(asset_key=RAW, partition=key, metadata=metadata)
+            for key, metadata in observations
+        ]
+        if not days and not events:
+            context.update_cursor(cursor)
+            return dg.SkipReason("; ".join(waiting) or "no raw input in the lookback window")
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(run_key=f"raw_sensor_data:{key}", partition_key=key) for key in days
+            ],
+            asset_events=events,
+            cursor=cursor,
+        )
+
+    return raw_sensor_data_sensor

@@ -1,0 +1,223 @@
+"""Serving-layer SQL: monthly partitions, loader validation, views, report queries."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pothole_assets.schema import REPAIR_PRIORITY, VIEW_SQL
+
+SEGMENT_COLUMNS = ["s_id", "date", "centroid_lon", "centroid_lat", "impact_count", "total_count"]
+MAX_DAY_OVER_DAY_CHANGE = 0.5
+# Any constant works: it only serialises partition creation between concurrent runs.
+_PARTITION_LOCK_KEY = 86_3_2026
+
+
+def month_start(day: date) -> date:
+    """First day of `day`'s month."""
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    """First day of the month after `day`'s."""
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def partition_name(day: date) -> str:
+    """Name of the monthly partition holding `day`: pothole_segments_YYYY_MM."""
+    return f"pothole_segments_{day:%Y_%m}"
+
+
+def ensure_month_partitions(conn: sa.Connection, days: Iterable[date]) -> list[str]:
+    """Create the monthly partitions of pothole_segments that `days` need; returns the new ones.
+
+    The original created only February 2026, so every other month failed to load.
+    """
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PARTITION_LOCK_KEY})
+    existing = set(
+        conn.execute(
+            sa.text(
+                "SELECT c.relname FROM pg_inherits i "
+                "JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent "
+                "WHERE p.oid = 'pothole_segments'::regclass"
+            )
+        ).scalars()
+    )
+    created = []
+    for first in sorted({month_start(d) for d in days}):
+        name = partition_name(first)
+        if name in existing:
+            continue
+        conn.execute(
+            sa.text(
+                f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF pothole_segments '
+                f"FOR VALUES FROM ('{first.isoformat()}') TO ('{next_month(first).isoformat()}')"
+            )
+        )
+        created.append(name)
+    return created
+
+
+@dataclass
+class LoadFrame:
+    """Stage 2 rows ready to load, and the rows refused with their reason."""
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+
+    @property
+    def rejected_by_reason(self) -> dict[str, int]:
+        """How many rows were refused, per reason."""
+        if self.rejected.empty:
+            return {}
+        return {str(k): int(v) for k, v in self.rejected["reason"].value_counts().items()}
+
+
+def prepare_segment_rows(frame: pd.DataFrame, day: date) -> LoadFrame:
+    """Validate a day's Stage 2 rows: types, `date` set to the batch day, bad rows set aside.
+
+    Refused: an empty s_id, impact_count > total_count, negative counts, missing centroids,
+    or a repeated s_id.
+    """
+    missing = [c for c in SEGMENT_COLUMNS if c not in frame.columns and c != "date"]
+    if missing:
+        raise ValueError(f"stage2 output for {day}: missing column(s) {missing}")
+    out = pd.DataFrame(
+        {
+            "s_id": frame["s_id"].astype("string").str.strip(),
+            "date": day,
+            "centroid_lon": pd.to_numeric(frame["centroid_lon"], errors="coerce"),
+            "centroid_lat": pd.to_numeric(frame["centroid_lat"], errors="coerce"),
+            "impact_count": pd.to_numeric(frame["impact_count"], errors="coerce"),
+            "total_count": pd.to_numeric(frame["total_count"], errors="coerce"),
+        }
+    )
+    reason = pd.Series(pd.NA, index=out.index, dtype="string")
+    counts_bad = out[["impact_count", "total_count"]].isna().any(axis=1) | (
+        out[["impact_count", "total_count"]] < 0
+    ).any(axis=1)
+    rules = [
+        ("empty_s_id", out["s_id"].isna() | (out["s_id"] == "")),
+        ("bad_counts", counts_bad),
+        ("impact_exceeds_total", out["impact_count"] > out["total_count"]),
+        ("missing_centroid", out[["centroid_lon", "centroid_lat"]].isna().any(axis=1)),
+        ("duplicate_s_id", out["s_id"].duplicated(keep="first") & out["s_id"].notna()),
+    ]
+    for name, mask in rules:
+        reason = reason.mask(reason.isna() & mask.fillna(False), name)
+    bad = reason.notna()
+    rejected = out[bad].assign(reason=reason[bad]).reset_index(drop=True)
+    rows = out[~bad].astype({"impact_count": "int64", "total_count": "int64"})
+    rows["s_id"] = rows["s_id"].astype(str)
+    return LoadFrame(rows=rows.reset_index(drop=True), rejected=rejected)
+
+
+def day_over_day(conn: sa.Connection, day: date) -> dict[str, object]:
+    """Rows of `day` vs the latest earlier day, and whether the change stays within 50%."""
+    today = conn.execute(
+        sa.text("SELECT COUNT(*) FROM pothole_segments WHERE date = :d"), {"d": day}
+    ).scalar_one()
+    prev = conn.execute(
+        sa.text(
+            "SELECT date, COUNT(*) FROM pothole_segments WHERE date = "
+            "(SELECT MAX(date) FROM pothole_segments WHERE date < :d) GROUP BY date"
+        ),
+        {"d": day},
+    ).first()
+    if prev is None or not prev[1]:
+        return {"rows": int(today), "previous_date": None, "previous_rows": 0, "change": None,
+                "within_limit": True}
+    change = abs(today - prev[1]) / prev[1]
+    return {
+        "rows": int(today),
+        "previous_date": prev[0].isoformat(),
+        "previous_rows": int(prev[1]),
+        "change": round(float(change), 4),
+        "within_limit": change <= MAX_DAY_OVER_DAY_CHANGE,
+    }
+
+
+# -- materialized views --------------------------------------------------------------------------
+def ensure_view(conn: sa.Connection, name: str) -> bool:
+    """Create the view and its unique index when missing; returns True when it was created."""
+    exists = conn.execute(
+        sa.text(
+            "SELECT 1 FROM pg_matviews WHERE matviewname = :n AND schemaname = current_schema()"
+        ),
+        {"n": name},
+    ).first()
+    query, unique = VIEW_SQL[name]
+    if exists is None:
+        conn.execute(sa.text(f"CREATE MATERIALIZED VIEW {name} AS {query}"))
+    conn.execute(sa.text(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{name} ON {name} {unique}"))
+    return exists is None
+
+
+def refresh_view(conn: sa.Connection, name: str) -> None:
+    """REFRESH … CONCURRENTLY: readers keep seeing the old rows until the new ones are ready."""
+    conn.execute(sa.text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name}"))
+
+
+def view_rows(conn: sa.Connection, name: str, first: date, last: date) -> pd.DataFrame:
+    """Rows of a view for the dates [first, last], ordered."""
+    order = "date, priority_rank, s_id" if name == REPAIR_PRIORITY else "date, s_id"
+    result = conn.execute(
+        sa.text(f"SELECT * FROM {name} WHERE date BETWEEN :a AND :b ORDER BY {order}"),
+        {"a": first, "b": last},
+    )
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def top_priorities(conn: sa.Connection, day: date, limit: int = 5) -> pd.DataFrame:
+    """The repair priorities of `day`, best first (ties by s_id)."""
+    result = conn.execute(
+        sa.text(
+            f"SELECT * FROM {REPAIR_PRIORITY} WHERE date = :d "
+            "ORDER BY priority_rank, s_id LIMIT :n"
+        ),
+        {"d": day, "n": limit},
+    )
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def daily_kpi(conn: sa.Connection, day: date) -> dict[str, object]:
+    """Total impacts and active segments of `day` and their change against the previous day."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT date, SUM(impact_count) AS impacts, "
+            "COUNT(*) FILTER (WHERE impact_count > 0) AS active, SUM(total_count) AS readings "
+            "FROM pothole_segments WHERE date <= :d GROUP BY date ORDER BY date DESC LIMIT 2"
+        ),
+        {"d": day},
+    ).fetchall()
+    if not rows or rows[0][0] != day:
+        return {"impacts": 0, "active_segments": 0, "readings": 0, "impacts_change": None,
+                "active_change": None}
+    cur = rows[0]
+    prev = rows[1] if len(rows) > 1 else None
+    return {
+        "impacts": int(cur[1]),
+        "active_segments": int(cur[2]),
+        "readings": int(cur[3]),
+        "previous_date": prev[0].isoformat() if prev else None,
+        "impacts_change": int(cur[1] - prev[1]) if prev else None,
+        "active_change": int(cur[2] - prev[2]) if prev else None,
+    }
+
+
+def segments_missing_address(conn: sa.Connection, first: date, last: date) -> pd.DataFrame:
+    """Distinct segments loaded in [first, last] that have no address yet."""
+    result = conn.execute(
+        sa.text(
+            "SELECT ps.s_id, MIN(ps.centroid_lon) AS centroid_lon, "
+            "MIN(ps.centroid_lat) AS centroid_lat "
+            "FROM pothole_segments ps LEFT JOIN segment_address sa ON sa.s_id = ps.s_id "
+            "WHERE sa.s_id IS NULL AND ps.date BETWEEN :a AND :b "
+            "GROUP BY ps.s_id ORDER BY ps.s_id"
+        ),
+        {"a": first, "b": last},
+    )
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

@@ -1,0 +1,333 @@
+"""Stage 1 (impact score with speed-bump veto) and Stage 2 (nearest road segment) in PySpark.
+
+Pure DataFrame expressions only: no Python UDFs, so nothing beyond Spark itself is needed on the
+cluster nodes (the original had to pip-install pyarrow, scipy and pandas on every worker).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from pothole_assets.geo import LocalProjection, bump_cells, segment_cells, with_midpoints
+
+KST = ZoneInfo("Asia/Seoul")
+
+RAW_SCHEMA = T.StructType(
+    [
+        T.StructField("timestamp", T.LongType()),
+        T.StructField("trip_id", T.StringType()),
+        T.StructField("vehicle_id", T.StringType()),
+        *[
+            T.StructField(name, T.DoubleType())
+            for name in (
+                "accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z",
+                "velocity", "lon", "lat", "hdop",
+            )
+        ],
+        T.StructField("satellites", T.IntegerType()),
+    ]
+)
+NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType)
+STAGE1_COLUMNS = ["timestamp", "lon", "lat", "impact_score", "is_pothole"]
+
+
+@dataclass(frozen=True)
+class Stage1Params:
+    """Filters, weights and threshold of the impact score (the original's config_stage1.yaml)."""
+
+    velocity_threshold: float = 5.0
+    hdop_threshold: float = 5.0
+    min_satellites: int = 4
+    weight_accel_z: float = 0.7
+    weight_gyro_y: float = 0.3
+    impact_threshold: float = 3.0
+    bump_cell_deg: float = 0.0005
+    output_partitions: int = 4
+
+
+@dataclass(frozen=True)
+class ValidRanges:
+    """Physically possible values; rows outside are rejected with a reason, never kept."""
+
+    lon: tuple[float, float] = (124.0, 132.0)
+    lat: tuple[float, float] = (33.0, 43.0)
+    velocity: tuple[float, float] = (0.0, 300.0)
+    accel_abs: float = 100.0
+    gyro_abs: float = 2000.0
+    hdop: tuple[float, float] = (0.0, 99.99)
+    satellites: tuple[int, int] = (0, 64)
+
+
+class RawSchemaError(ValueError):
+    """The raw files lack a column or carry a non-numeric type where a number is expected."""
+
+
+def check_raw_schema(schema: T.StructType) -> list[str]:
+    """Problems of a raw file schema against the sensor record schema (empty = usable)."""
+    found = {f.name: f.dataType for f in schema.fields}
+    problems = []
+    for expected in RAW_SCHEMA.fields:
+        actual = found.get(expected.name)
+        if actual is None:
+            problems.append(f"missing column '{expected.name}'")
+        elif isinstance(expected.dataType, T.StringType):
+            if not isinstance(actual, T.StringType):
+                problems.append(f"column '{expected.name}' is {actual.simpleString()}, not string")
+        elif not isinstance(actual, NUMERIC_TYPES):
+            problems.append(
+                f"column '{expected.name}' is {actual.simpleString()}, not "
+                f"{expected.dataType.simpleString()}"
+            )
+    return problems
+
+
+def conform_raw(frame: DataFrame) -> DataFrame:
+    """Select the sensor columns with the record schema's types (after `check_raw_schema`)."""
+    return frame.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in RAW_SCHEMA.fields])
+
+
+def day_bounds_ms(day: date) -> tuple[int, int]:
+    """Epoch milliseconds of the KST day [start, end)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=KST)
+    end = start + timedelta(days=1)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def reject_reason(day: date, ranges: ValidRanges = ValidRanges()) -> Column:
+    """Why a raw row is unusable (null when it is valid); the first failing rule wins."""
+    start_ms, end_ms = day_bounds_ms(day)
+    nulls = None
+    for f in RAW_SCHEMA.fields:
+        cond = F.col(f.name).isNull()
+        nulls = cond if nulls is None else nulls | cond
+    assert nulls is not None
+    nan = F.lit(False)
+    for name in ("accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z", "velocity",
+                 "lon", "lat", "hdop"):
+        nan = nan | F.isnan(name)
+    accel = F.greatest(*(F.abs(F.col(c)) for c in ("accel_x", "accel_y", "accel_z")))
+    gyro = F.greatest(*(F.abs(F.col(c)) for c in ("gyro_x", "gyro_y", "gyro_z")))
+    return (
+        F.when(nulls | nan, "missing_value")
+        .when((F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms),
+              "timestamp_outside_day")
+        .when(~F.col("lon").between(*ranges.lon) | ~F.col("lat").between(*ranges.lat),
+              "position_out_of_range")
+        .when(~F.col("velocity").between(*ranges.velocity), "velocity_out_of_range")
+        .when(accel > ranges.accel_abs, "accel_out_of_range")
+        .when(gyro > ranges.gyro_abs, "gyro_out_of_range")
+        .when(~F.col("hdop").between(*ranges.hdop), "hdop_out_of_range")
+        .when(~F.col("satellites").between(*ranges.satellites), "satellites_out_of_range")
+    )
+
+
+def flag_rows(raw: DataFrame, day: date, ranges: ValidRanges = ValidRanges()) -> DataFrame:
+    """Raw rows plus `reject_reason`."""
+    return raw.withColumn("reject_reason", reject_reason(day, ranges))
+
+
+def bumps_frame(spark: SparkSession, bumps: pd.DataFrame, cell_deg: float) -> DataFrame:
+    """Per degree-cell, the bumps whose veto box reaches it (broadcast to every task)."""
+    cells = bump_cells(bumps, cell_deg)
+    schema = T.StructType(
+        [
+            T.StructField("cy", T.LongType()),
+            T.StructField("cx", T.LongType()),
+            T.StructField("bump_lat", T.DoubleType()),
+            T.StructField("bump_lon", T.DoubleType()),
+            T.StructField("half_deg", T.DoubleType()),
+        ]
+    )
+    frame = spark.createDataFrame(
+        cells.astype({"cy": "int64", "cx": "int64"}).to_dict("records") if len(cells) else [],
+        schema,
+    )
+    return frame.groupBy("cy", "cx").agg(
+        F.collect_list(F.struct("bump_lat", "bump_lon", "half_deg")).alias("bumps")
+    )
+
+
+def stage1(
+    valid: DataFrame,
+    bumps: DataFrame,
+    params: Stage1Params = Stage1Params(),
+) -> DataFrame:
+    """Impact score per reading and the speed-bump veto; every reading that passes the filter.
+
+    - context filter: velocity > 5, hdop ≤ 5, satellites ≥ 4;
+    - per-trip z-scores of accel_z and gyro_y (sample std over the trip's filtered rows; 0 when the
+      std is null or 0), score = 0.7·|z(accel_z)| + 0.3·|z(gyro_y)|;
+    - score > 3.0 is a suspect; a suspect inside a bump's box (half its length) is vetoed.
+
+    The trip statistics are aggregated and broadcast back (one small shuffle instead of sorting
+    every reading by trip); the bumps are found by a broadcast lookup on degree-cells.
+    """
+    p = params
+    ctx = valid.filter(
+        (F.col("velocity") > p.velocity_threshold)
+        & (F.col("hdop") <= p.hdop_threshold)
+        & (F.col("satellites") >= p.min_satellites)
+    )
+    stats = ctx.groupBy("trip_id").agg(
+        F.avg("accel_z").alias("mu_a"),
+        F.stddev_samp("accel_z").alias("sd_a"),
+        F.avg("gyro_y").alias("mu_g"),
+        F.stddev_samp("gyro_y").alias("sd_g"),
+    )
+
+    def z(column: str, mu: str, sd: str) -> Column:
+        return F.when(F.col(sd).isNull() | (F.col(sd) == 0), F.lit(0.0)).otherwise(
+            (F.col(column) - F.col(mu)) / F.col(sd)
+        )
+
+    scored = ctx.join(F.broadcast(stats), "trip_id").withColumn(
+        "impact_score",
+        F.lit(p.weight_accel_z) * F.abs(z("accel_z", "mu_a", "sd_a"))
+        + F.lit(p.weight_gyro_y) * F.abs(z("gyro_y", "mu_g", "sd_g")),
+    )
+    scored = scored.withColumn("cy", F.floor(F.col("lat") / p.bump_cell_deg)).withColumn(
+        "cx", F.floor(F.col("lon") / p.bump_cell_deg)
+    )
+    joined = scored.join(F.broadcast(bumps), ["cy", "cx"], "left")
+    near_bump = F.exists(
+        "bumps",
+        lambda b: (F.abs(F.col("lat") - b["bump_lat"]) <= b["half_deg"])
+        & (
+            F.abs(F.col("lon") - b["bump_lon"]) * F.cos(F.radians(F.col("lat")))
+            <= b["half_deg"]
+        ),
+    )
+    is_pothole = F.when(
+        (F.col("impact_score") > p.impact_threshold) & ~F.coalesce(near_bump, F.lit(False)),
+        F.lit(1),
+    ).otherwise(F.lit(0))
+    return joined.select(
+        "timestamp", "lon", "lat", "impact_score", is_pothole.cast("int").alias("is_pothole")
+    )
+
+
+def stage1_summary(output: DataFrame, threshold: float) -> dict[str, int]:
+    """Rows, suspects (score > threshold), vetoed suspects and potholes of a Stage 1 output."""
+    row = output.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.when(F.col("impact_score") > threshold, 1).otherwise(0)).alias("suspects"),
+        F.sum("is_pothole").alias("potholes"),
+    ).first()
+    rows, suspects, potholes = (int(row[k] or 0) for k in ("rows", "suspects", "potholes"))
+    return {"rows": rows, "suspects": suspects, "vetoed": suspects - potholes,
+            "potholes": potholes}
+
+
+# -- Stage 2 -----------------------------------------------------------------------------------
+@dataclass
+class Stage2Result:
+    """Per-segment counts of one day and what the distance rule dropped."""
+
+    counts: pd.DataFrame
+    points: int
+    dropped_points: int
+    dropped_potholes: int
+    max_distance_m: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def dropped_share(self) -> float:
+        """Share of the day's points farther than the maximum distance from every segment."""
+        return self.dropped_points / self.points if self.points else 0.0
+
+
+def segments_frame(
+    spark: SparkSession, segments: pd.DataFrame, proj: LocalProjection, max_m: float, cell_m: float
+) -> DataFrame:
+    """Per metre-cell, the candidate segments (projected endpoints) within reach."""
+    cells = segment_cells(segments, proj, max_m, cell_m)
+    schema = T.StructType(
+        [T.StructField("cx", T.LongType()), T.StructField("cy", T.LongType()),
+         T.StructField("s_id", T.StringType())]
+        + [T.StructField(c, T.DoubleType()) for c in ("ax", "ay", "bx", "by")]
+    )
+    frame = spark.createDataFrame(
+        cells.astype({"cx": "int64", "cy": "int64"}).to_dict("records") if len(cells) else [],
+        schema,
+    )
+    return frame.groupBy("cx", "cy").agg(
+        F.collect_list(F.struct("s_id", "ax", "ay", "bx", "by")).alias("cands")
+    )
+
+
+def stage2(
+    spark: SparkSession,
+    points: DataFrame,
+    segments: pd.DataFrame,
+    day: date,
+    max_distance_m: float = 30.0,
+) -> Stage2Result:
+    """Map each Stage 1 point to its nearest 50 m segment (metres, to the line) and count per day.
+
+    Points farther than `max_distance_m` from every segment are dropped and counted. Ties go to
+    the smaller s_id, so the result is deterministic.
+    """
+    segs = with_midpoints(segments)
+    proj = LocalProjection.for_segments(segs)
+    cell_m = max(max_distance_m, 25.0)
+    cells = segments_frame(spark, segs, proj, max_distance_m, cell_m)
+    px = (F.col("lon") - F.lit(proj.lon0)) * F.lit(proj.kx)
+    py = (F.col("lat") - F.lit(proj.lat0)) * F.lit(proj.ky)
+    located = points.select(
+        "is_pothole",
+        px.alias("px"),
+        py.alias("py"),
+    ).withColumn("cx", F.floor(F.col("px") / cell_m)).withColumn(
+        "cy", F.floor(F.col("py") / cell_m)
+    )
+    joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
+
+    def distance(c: Column) -> Column:
+        dx, dy = c["bx"] - c["ax"], c["by"] - c["ay"]
+        len2 = dx * dx + dy * dy
+        t = F.when(len2 > 0, ((F.col("px") - c["ax"]) * dx + (F.col("py") - c["ay"]) * dy) / len2)
+        t = F.least(F.greatest(F.coalesce(t, F.lit(0.0)), F.lit(0.0)), F.lit(1.0))
+        return F.sqrt(
+            F.pow(F.col("px") - (c["ax"] + t * dx), 2) + F.pow(F.col("py") - (c["ay"] + t * dy), 2)
+        )
+
+    nearest = F.array_min(
+        F.transform("cands", lambda c: F.struct(distance(c).alias("d"), c["s_id"].alias("s_id")))
+    )
+    mapped = joined.select("is_pothole", nearest.alias("n")).select(
+        "is_pothole",
+        F.when(F.col("n.d") <= max_distance_m, F.col("n.s_id")).alias("s_id"),
+        F.when(F.col("n.d") <= max_distance_m, F.col("n.d")).alias("d"),
+    )
+    grouped = (
+        mapped.groupBy("s_id")
+        .agg(
+            F.sum("is_pothole").cast("long").alias("impact_count"),
+            F.count(F.lit(1)).alias("total_count"),
+            F.max("d").alias("max_d"),
+        )
+        .toPandas()
+    )
+    dropped = grouped[grouped["s_id"].isna()]
+    counts = grouped[grouped["s_id"].notna()].merge(
+        segs[["s_id", "centroid_lon", "centroid_lat"]], on="s_id", how="left"
+    )
+    counts["date"] = day
+    counts = counts[
+        ["s_id", "date", "impact_count", "total_count", "centroid_lon", "centroid_lat"]
+    ].sort_values("s_id", ignore_index=True)
+    counts["impact_count"] = counts["impact_count"].astype("int64")
+    counts["total_count"] = counts["total_count"].astype("int64")
+    return Stage2Result(
+        counts=counts,
+        points=int(grouped["total_count"].sum()),
+        dropped_points=int(dropped["total_count"].sum()),
+        dropped_potholes=int(dropped["impact_count"].sum()),
+        max_distance_m=max_distance_m,
+        extra={"max_mapped_distance_m": float(grouped["max_d"].max() or 0.0)},
+    )
