@@ -87,11 +87,20 @@ def is_current(source: Path, backup_dir: Path, prefix: str) -> bool:
     return mtime < backups[0][0]
 
 
-def _free_name(backup_dir: Path, prefix: str, when: dt.datetime) -> tuple[str, dt.datetime]:
-    stamp = when.astimezone(KST).replace(microsecond=0)
+def _free_name(backup_dir: Path, prefix: str, when: dt.datetime | None) -> str:
+    """`{prefix}_YYYYMMDD_HHMMSS.db` for the start time; never a name that is taken.
+
+    On the real clock a taken name means waiting for the next second (a stamp in the future would
+    claim to cover changes that have not happened yet); with an explicit time the stamp moves on.
+    """
+    stamp = (when or dt.datetime.now(KST)).astimezone(KST).replace(microsecond=0)
     while (backup_dir / f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db").exists():
-        stamp += dt.timedelta(seconds=1)
-    return f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db", stamp
+        if when is None:
+            time.sleep(1.0 - time.time() % 1.0 + 0.001)
+            stamp = dt.datetime.now(KST).replace(microsecond=0)
+        else:
+            stamp += dt.timedelta(seconds=1)
+    return f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db"
 
 
 def copy_database(src: sqlite3.Connection, dest_path: Path) -> None:
@@ -136,7 +145,7 @@ def backup_database(
     source_size = os.stat(source).st_size if source.exists() else 0
     if shutil.disk_usage(backup_dir).free < source_size * 1.1:
         raise BackupError(f"not enough free space in {backup_dir} to back up {source}")
-    name, _ = _free_name(backup_dir, prefix, now or dt.datetime.now(KST))
+    name = _free_name(backup_dir, prefix, now)
     final = backup_dir / name
     partial = backup_dir / f".{name}.partial"
     try:

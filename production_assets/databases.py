@@ -151,13 +151,22 @@ def discover(db_dir: Path, live_name: str = LIVE_DB_NAME) -> DbLayout:
     return DbLayout(db_dir=db_dir, live=live, archives=tuple(archives))
 
 
-def signature(path: Path) -> tuple[int, int] | None:
-    """(mtime in ns, size in bytes) of a file, or None when it does not exist."""
+def signature(path: Path) -> tuple[int, ...] | None:
+    """(mtime ns, size) of a file and of its non-empty WAL, or None when the file does not exist.
+
+    In WAL mode a commit only touches `<file>-wal` until a checkpoint, so the WAL is part of what
+    a change looks like; an empty WAL (as a reader leaves it) counts as none.
+    """
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    return st.st_mtime_ns, st.st_size
+    try:
+        wal = os.stat(f"{path}-wal")
+        wal_sig = (wal.st_mtime_ns, wal.st_size) if wal.st_size else (0, 0)
+    except FileNotFoundError:
+        wal_sig = (0, 0)
+    return st.st_mtime_ns, st.st_size, *wal_sig
 
 
 def _uri(path: Path, mode: str) -> str:

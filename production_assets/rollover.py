@@ -196,7 +196,7 @@ def rollover(
     try:
         for db in (layout.live, existing):
             if db is not None:
-                result = backup_database(db.path, backup_dir, db.backup_prefix, now)
+                result = backup_database(db.path, backup_dir, db.backup_prefix)
                 report.backups.append(result.path)
     except (BackupError, DatabaseFileError) as exc:
         raise RolloverError(f"final backup failed: {exc}") from exc
@@ -273,7 +273,7 @@ def _swap(
 ) -> None:
     """Put the new files in place; on any failure put the old ones back."""
     suffix = f"pre_rollover_{year}"
-    retire_wal(live)
+    journal_mode = retire_wal(live)
     kept_live = set_aside(live, suffix)
     kept_archive = set_aside(archive, suffix)
     try:
@@ -296,6 +296,10 @@ def _swap(
             archive.unlink(missing_ok=True)
         if kept_live is not None:
             os.replace(kept_live, live)
+            if journal_mode == "wal":
+                restored = sqlite3.connect(live)
+                restored.execute("PRAGMA journal_mode=WAL")
+                restored.close()
         raise
     for kept in (kept_live, kept_archive):
         if kept is not None:

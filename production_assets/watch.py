@@ -1,9 +1,10 @@
 """Change detection with a stabilisation rule, evaluated one tick at a time (no sleeping).
 
-A file's change is acted on once its (mtime, size) signature differs from the last handled one and
-has then stayed the same through `checks` consecutive checks at least `wait_s` seconds apart. A
-change seen while the file is still being written restarts the count but is never forgotten: the
-handled signature only moves when a stable state is acted on. Plain Python: no Dagster imports.
+A file's change is acted on once its (mtime, size) signature, WAL included, differs from the last
+handled one and has then stayed the same through `checks` consecutive checks at least `wait_s`
+seconds apart. A change seen while the file is still being written restarts the count but is never
+forgotten: the handled signature only moves when a stable state is acted on. Plain Python: no
+Dagster imports.
 """
 
 import json
@@ -17,7 +18,7 @@ STABILIZATION_CHECKS = 3
 STABILIZATION_WAIT_S = 5.0
 MAX_STABILIZATION_RESTARTS = 5
 
-Signature = list[int]  # [mtime_ns, size]
+Signature = list[int]  # see databases.signature
 
 
 @dataclass
@@ -47,7 +48,7 @@ class FileWatch:
 
 def advance(
     watch: FileWatch,
-    sig: tuple[int, int] | None,
+    sig: tuple[int, ...] | None,
     now: float,
     checks: int = STABILIZATION_CHECKS,
     wait_s: float = STABILIZATION_WAIT_S,

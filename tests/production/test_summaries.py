@@ -1,4 +1,4 @@
-"""Monthly totals across live and archive files: cutoff, Korean times, rejects, weighted averages."""
+"""Monthly totals across live and archive files: cutoff, Korean times, rejects, weighted means."""
 
 import sqlite3
 from pathlib import Path
@@ -79,8 +79,10 @@ def test_malformed_dates_are_rejected_not_miscounted(tmp_path: Path) -> None:
 def test_missing_live_file_fails_only_the_windows_that_need_it(db_dir: Path) -> None:
     (db_dir / "production_analysis.db").unlink()
     layout = discover(db_dir)
-    assert monthly_totals(layout, "2025-12-01", "2026-01-01").by_month()["2025-12"]["batch_count"] == 3
-    with pytest.raises(DatabaseFileError, match="production_analysis.db does not exist"):
+    assert (
+        monthly_totals(layout, "2025-12-01", "2026-01-01").by_month()["2025-12"]["batch_count"] == 3
+    )
+    with pytest.raises(DatabaseFileError, match=r"production_analysis\.db does not exist"):
         monthly_totals(layout, "2026-01-01", "2026-02-01")
 
 

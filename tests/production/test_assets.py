@@ -1,0 +1,185 @@
+"""Assets against real SQLite files and a real PostgreSQL warehouse."""
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from production_assets import assets
+from production_assets.checks import (
+    production_db_integrity_check,
+    production_db_required_indexes_check,
+)
+from production_assets.databases import REQUIRED_INDEXES
+from production_assets.definitions import defs
+from production_assets.maintenance import missing_indexes
+from production_assets.sample_data import ensure_sample
+from production_assets.sources import ProductionDbResource
+from resources.warehouse import WarehouseResource
+from tests.production.conftest import run_writer
+from tests.production.test_summaries import direct_sql
+
+
+def _materialize(selection: list, resources: dict, **kwargs) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        selection,
+        resources=resources,
+        instance=kwargs.pop("instance", None) or dg.DagsterInstance.ephemeral(),
+        **kwargs,
+    )
+
+
+def test_monthly_totals_in_the_warehouse_match_the_sources(
+    production_db: ProductionDbResource, warehouse: WarehouseResource, db_dir: Path
+) -> None:
+    resources = {"production_db": production_db, "warehouse": warehouse}
+    job = dg.define_asset_job("months", selection=[assets.production_monthly_totals])
+    definitions = dg.Definitions(
+        assets=[assets.production_monthly_totals], jobs=[job], resources=resources
+    )
+    run_job = definitions.resolve_job_def("months")
+    for _ in range(2):  # a second run over the same range leaves the same rows
+        result = run_job.execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(),
+            tags={
+                "dagster/asset_partition_range_start": "2025-11-01",
+                "dagster/asset_partition_range_end": "2026-02-01",
+            },
+        )
+        assert result.success
+    frame = warehouse.read_frame(
+        "SELECT to_char(month, 'YYYY-MM') AS ym, item_code, total_production, batch_count, "
+        "avg_batch_size FROM production_monthly_totals ORDER BY 1, 2"
+    )
+    expected = {k: v for k, v in direct_sql(db_dir).items() if "2025-11" <= k[0] <= "2026-02"}
+    got = {(r.ym, r.item_code): (r.total_production, r.batch_count) for r in frame.itertuples()}
+    assert got == expected
+    assert (frame.avg_batch_size == frame.total_production / frame.batch_count).all()
+    meta = result.asset_materializations_for_node("production_monthly_totals")[0].metadata
+    assert meta["dagster/row_count"].value == len(expected)
+    months = warehouse.read_frame(
+        "SELECT to_char(month, 'YYYY-MM') AS ym, batch_count "
+        "FROM production_monthly_totals_by_month ORDER BY 1"
+    )
+    # December 2025 counts the archive's three batches, not the two the live file repeats
+    assert dict(zip(months.ym, months.batch_count, strict=True)) == {
+        "2025-11": 3,
+        "2025-12": 3,
+        "2026-01": 6,
+        "2026-02": 3,
+    }
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["live_rows_before_cutoff"].passed is False
+    assert checks["live_rows_before_cutoff"].metadata["rows"].value == 2
+    assert checks["rejected_rows_below_threshold"].passed
+
+
+def test_indexes_are_healed_after_the_erp_drops_them(
+    production_db: ProductionDbResource, db_dir: Path
+) -> None:
+    live = db_dir / "production_analysis.db"
+    dropped = run_writer("drop-indexes", "--db", str(live))["dropped"]
+    assert set(dropped) == set(REQUIRED_INDEXES)
+    result = _materialize(
+        [assets.production_db_indexes, production_db_required_indexes_check],
+        {"production_db": production_db},
+    )
+    meta = result.asset_materializations_for_node("production_db_indexes")[0].metadata
+    assert meta["healed"].value == {
+        "archive_2025.db": [],
+        "production_analysis.db": sorted(REQUIRED_INDEXES, key=list(REQUIRED_INDEXES).index),
+    }
+    assert missing_indexes(live) == []
+    assert all(c.passed for c in result.get_asset_check_evaluations())
+
+
+def test_analyze_runs_at_most_once_a_day_unless_forced(production_db: ProductionDbResource) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"production_db": production_db}
+
+    def analyzed(config: dict | None = None) -> str:
+        run_config = {"ops": {"production_db_statistics": {"config": config}}} if config else None
+        result = _materialize(
+            [assets.production_db_statistics], resources, instance=instance, run_config=run_config
+        )
+        return (
+            result.asset_materializations_for_node("production_db_statistics")[0]
+            .metadata["analyzed"]
+            .value
+        )
+
+    assert analyzed() == "archive_2025.db, production_analysis.db"
+    assert analyzed().startswith("none")
+    assert analyzed({"force": True}) == "archive_2025.db, production_analysis.db"
+
+
+def test_a_corrupt_archive_fails_its_steps_and_the_live_file_is_still_served(
+    production_db: ProductionDbResource, warehouse: WarehouseResource, db_dir: Path
+) -> None:
+    run_writer("drop-indexes", "--db", str(db_dir / "production_analysis.db"))
+    (db_dir / "archive_2025.db").write_bytes(b"this is not a database" * 100)
+    resources = {"production_db": production_db, "warehouse": warehouse}
+    result = _materialize(
+        [assets.production_db_indexes, production_db_integrity_check],
+        resources,
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = result.failure_data_for_node("production_db_indexes").error.message
+    assert "archive_2025.db" in message and "production_analysis.db" not in message
+    assert missing_indexes(db_dir / "production_analysis.db") == []  # the live file was healed
+
+    live_month = _materialize(
+        [assets.production_monthly_totals], resources, partition_key="2026-01-01"
+    )
+    assert live_month.success
+    archive_month = _materialize(
+        [assets.production_monthly_totals],
+        resources,
+        partition_key="2025-12-01",
+        raise_on_error=False,
+    )
+    assert not archive_month.success
+    assert (
+        "archive_2025.db"
+        in archive_month.failure_data_for_node("production_monthly_totals").error.message
+    )
+
+
+def test_sample_databases_are_generated_deterministically(tmp_path: Path) -> None:
+    today = dt.date(2026, 11, 22)
+    created = ensure_sample(tmp_path / "a", today)
+    assert sorted(p.name for p in created) == ["archive_2025.db", "production_analysis.db"]
+    ensure_sample(tmp_path / "b", today)
+    assert ensure_sample(tmp_path / "a", today) == []  # existing files are left alone
+
+    def dump(folder: Path, name: str) -> list[tuple]:
+        conn = sqlite3.connect(folder / name)
+        try:
+            return conn.execute("SELECT * FROM production_records ORDER BY id").fetchall()
+        finally:
+            conn.close()
+
+    for name in ("archive_2025.db", "production_analysis.db"):
+        assert dump(tmp_path / "a", name) == dump(tmp_path / "b", name)
+    live = dump(tmp_path / "a", "production_analysis.db")
+    assert any(" 오후 " in row[1] for row in live) and any(" 오전 " in row[1] for row in live)
+    assert max(row[1][:10] for row in live) == "2026-11-21"
+    assert sum(row[1] < "2026-01-01" for row in live) == 40  # the ERP's repeated year-end rows
+
+
+def test_local_location_generates_samples_under_platform_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from production_assets.definitions import production_db_resource
+
+    monkeypatch.setenv("PLATFORM_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PRODUCTION_DB_DIR", raising=False)
+    layout = production_db_resource().layout()
+    assert layout.db_dir == tmp_path / "home" / "production"
+    assert layout.live.path.exists() and [a.name for a in layout.archives] == [
+        f"archive_{dt.date.today().year - 1}.db"
+    ]
+    dg.Definitions.validate_loadable(defs)

@@ -1,0 +1,144 @@
+"""Backups while the ERP writes, retention, refusal of bad copies, and the restore round trip."""
+
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from production_assets.backups import (
+    KST,
+    BackupError,
+    apply_retention,
+    backup_database,
+    list_backups,
+)
+from production_assets.definitions import defs
+from production_assets.maintenance import integrity_check
+from production_assets.sources import ProductionDbResource
+from tests.production.conftest import count, make_db, rows_for, run_writer, writer_report
+
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+def test_backup_while_the_erp_appends_is_consistent_and_never_blocks_it(
+    tmp_path: Path, start_writer, journal: str
+) -> None:
+    live = make_db(
+        tmp_path / "production_analysis.db",
+        rows_for([f"2026-01-{d:02d}" for d in range(1, 29)] * 40),
+    )
+    initial = count(live)
+    backup_dir = tmp_path / "backups"
+    writer = start_writer(
+        "append", "--db", str(live), "--duration", "1.5", "--rows", "20", "--journal", journal
+    )
+    made = []
+    while writer.poll() is None:
+        made.append(backup_database(live, backup_dir, "production"))
+    report = writer_report(writer)
+    assert len(made) >= 2
+    assert report["commits"] > 10
+    assert report["worst_commit_s"] < 1.0  # the platform never holds the writer up for a second
+    for result in made:
+        path = Path(result.path)
+        assert integrity_check(path, quick=True) == ["ok"]
+        assert initial <= count(path) == result.rows <= initial + report["rows"]
+        assert count(path) % 20 == initial % 20  # whole transactions only
+    assert sorted(os.listdir(backup_dir)) == sorted(Path(m.path).name for m in made)
+
+
+def test_retention_keeps_exactly_the_newest(tmp_path: Path) -> None:
+    backup_dir = tmp_path / "backups"
+    backup_dir.mkdir()
+    start = dt.datetime(2026, 1, 1, 2, 0, tzinfo=KST)
+    names = [f"production_{(start + dt.timedelta(days=i)):%Y%m%d_%H%M%S}.db" for i in range(35)]
+    others = ["archive_2025_20260101_020000.db", "production_analysis.db", "production_notes.db"]
+    for name in [*names, *others]:
+        (backup_dir / name).write_bytes(b"x")
+    # mtimes deliberately disagree with the names: the timestamp in the name decides
+    for i, name in enumerate(names):
+        os.utime(backup_dir / name, (1_000_000 - i, 1_000_000 - i))
+    deleted = apply_retention(backup_dir, "production", keep=30)
+    assert sorted(deleted) == names[:5]
+    assert sorted(p.name for _, p in list_backups(backup_dir, "production")) == names[5:]
+    assert all((backup_dir / n).exists() for n in others)
+
+
+def test_a_corrupt_source_leaves_no_backup_file(tmp_path: Path) -> None:
+    source = tmp_path / "archive_2025.db"
+    make_db(source, rows_for(["2025-01-01"] * 200))
+    with open(source, "r+b") as handle:  # damage the pages after the header
+        handle.seek(4096)
+        handle.write(os.urandom(8192))
+    backup_dir = tmp_path / "backups"
+    with pytest.raises(BackupError, match="archive_2025"):
+        backup_database(source, backup_dir, "archive_2025")
+    assert os.listdir(backup_dir) == []
+
+
+def test_backup_asset_keeps_n_per_file_and_names_them_by_prefix(db_dir: Path) -> None:
+    resource = ProductionDbResource(
+        db_dir=str(db_dir), live_backup_retention=2, archive_backup_retention=1
+    )
+    job = defs.resolve_job_def("production_maintenance_job")
+    instance = dg.DagsterInstance.ephemeral()
+    for _ in range(3):
+        result = job.execute_in_process(
+            run_config={"ops": {"production_db_backups": {"config": {"force": True}}}},
+            resources={"production_db": resource},
+            instance=instance,
+        )
+        assert result.success
+    backups = sorted(os.listdir(db_dir / "backups"))
+    assert [n.rsplit("_", 2)[0] for n in backups] == ["archive_2025", "production", "production"]
+    # unchanged files are not copied again unless forced
+    result = job.execute_in_process(resources={"production_db": resource}, instance=instance)
+    meta = result.asset_materializations_for_node("production_db_backups")[0].metadata
+    assert meta["backups_made"].value == 0
+
+
+def test_restore_round_trip_keeps_the_replaced_file(db_dir: Path) -> None:
+    live = db_dir / "production_analysis.db"
+    saved = backup_database(live, db_dir / "backups", "production")
+    original_rows = count(live)
+    run_writer("replace", "--db", str(live), "--rows", "7")  # the ERP overwrites the file
+    assert count(live) == 7
+
+    job = defs.resolve_job_def("production_restore_job")
+    resources = {"production_db": ProductionDbResource(db_dir=str(db_dir))}
+    result = job.execute_in_process(
+        run_config={"ops": {"restore_backup": {"config": {"backup_file": Path(saved.path).name}}}},
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert count(live) == original_rows
+    kept = [p for p in db_dir.iterdir() if p.name.startswith("production_analysis.db.replaced_")]
+    assert len(kept) == 1 and count(kept[0]) == 7
+    assert integrity_check(live) == ["ok"]
+
+    # a damaged backup is refused and the live file stays as it is
+    bad = db_dir / "backups" / "production_20260101_020000.db"
+    bad.write_bytes(b"SQLite format 3\x00" + os.urandom(5000))
+    result = job.execute_in_process(
+        run_config={"ops": {"restore_backup": {"config": {"backup_file": bad.name}}}},
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.failure_data_for_node("restore_backup")
+    assert "refused" in failure.error.message and "unchanged" in failure.error.message
+    assert count(live) == original_rows
+
+
+def test_live_file_is_read_only_to_the_backup(db_dir: Path) -> None:
+    live = db_dir / "production_analysis.db"
+    before = live.read_bytes()
+    backup_database(live, db_dir / "backups", "production")
+    assert live.read_bytes() == before
+    conn = sqlite3.connect(live)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()

@@ -1,0 +1,127 @@
+"""The change sensor: stabilisation without sleeping, cursor state, changed months only."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from production_assets.databases import signature
+from production_assets.definitions import defs as DEFS
+from production_assets.sensors import production_db_change_sensor
+from production_assets.sources import ProductionDbResource
+from production_assets.watch import MAX_STABILIZATION_RESTARTS, FileWatch, advance
+from tests.production.conftest import run_writer, writer_report
+
+WAIT = 0.05
+
+
+def test_a_change_fires_only_after_three_unchanged_checks() -> None:
+    watch = FileWatch(handled=[1, 100])
+    watch, event = advance(watch, (2, 200), now=0.0)
+    assert event == "pending"
+    watch, event = advance(watch, (2, 200), now=3.0)  # too soon: not a check
+    assert (event, watch.confirmations) == ("pending", 0)
+    for now in (5.0, 10.0):
+        watch, event = advance(watch, (2, 200), now=now)
+        assert event == "pending"
+    watch, event = advance(watch, (2, 200), now=15.0)
+    assert event == "stable" and watch.handled == [2, 200] and not watch.pending
+    assert advance(watch, (2, 200), now=20.0)[1] == "unchanged"
+
+
+def test_a_file_still_being_written_is_never_forgotten() -> None:
+    watch = FileWatch(handled=[1, 100])
+    now = 0.0
+    for size in range(200, 200 + 2 * MAX_STABILIZATION_RESTARTS):
+        now += 5
+        watch, event = advance(watch, (size, size), now)
+    assert event == "unstable" and watch.handled == [1, 100]  # still pending, not dropped
+    final = (size, size)
+    events = []
+    for _ in range(3):
+        now += 5
+        watch, event = advance(watch, final, now)
+        events.append(event)
+    assert events == ["pending", "pending", "stable"]
+
+
+def _tick(sensor_db: ProductionDbResource, cursor: str | None) -> tuple[list[dg.RunRequest], str]:
+    with dg.build_sensor_context(
+        cursor=cursor,
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"production_db": sensor_db},
+        definitions=DEFS,
+    ) as context:
+        result = production_db_change_sensor.evaluate_tick(context)
+    return list(result.run_requests or []), result.cursor or ""
+
+
+def _settle(sensor_db: ProductionDbResource, cursor: str | None) -> tuple[list[dg.RunRequest], str]:
+    requests: list[dg.RunRequest] = []
+    for _ in range(8):
+        requests, cursor = _tick(sensor_db, cursor)
+        if requests:
+            return requests, cursor
+        time.sleep(WAIT * 1.2)
+    return requests, cursor or ""
+
+
+def _months(requests: list[dg.RunRequest]) -> list[str]:
+    return sorted(
+        r.partition_key for r in requests if r.job_name == "production_monthly_totals_job"
+    )
+
+
+def test_sensor_waits_for_the_writer_then_requests_maintenance_and_changed_months(
+    db_dir: Path, start_writer
+) -> None:
+    sensor_db = ProductionDbResource(
+        db_dir=str(db_dir), stabilization_checks=3, stabilization_wait_seconds=WAIT
+    )
+    requests, cursor = _tick(sensor_db, None)
+    assert requests == []  # first sight of the files: settling
+    requests, cursor = _settle(sensor_db, cursor)
+    assert _months(requests) == [
+        "2024-06-01",
+        "2025-11-01",
+        "2025-12-01",
+        "2026-01-01",
+        "2026-02-01",
+    ]
+    assert [r.job_name for r in requests].count("production_maintenance_job") == 1
+    assert "files" in json.loads(cursor)  # all state lives in the cursor, no state file
+    assert sorted(os.listdir(db_dir)) == sorted(
+        n for n in os.listdir(db_dir) if not n.endswith(".json")
+    )
+
+    live = db_dir / "production_analysis.db"
+    writer = start_writer("append", "--db", str(live), "--duration", "1.0", "--day", "2026-03-15")
+    seen_while_writing = []
+    while writer.poll() is None:
+        requests, cursor = _tick(sensor_db, cursor)
+        seen_while_writing += requests
+        time.sleep(WAIT)
+    writer_report(writer)
+    assert seen_while_writing == []  # never acts on a file that is still changing
+
+    requests, cursor = _settle(sensor_db, cursor)
+    assert _months(requests) == ["2026-03-01"]  # only the month the writer touched
+    assert [r.job_name for r in requests].count("production_maintenance_job") == 1
+    assert _settle(sensor_db, cursor)[0] == []
+
+
+def test_sensor_after_the_erp_replaces_the_file(db_dir: Path) -> None:
+    sensor_db = ProductionDbResource(
+        db_dir=str(db_dir), stabilization_checks=2, stabilization_wait_seconds=WAIT
+    )
+    _, cursor = _tick(sensor_db, None)
+    _, cursor = _settle(sensor_db, cursor)
+    live = db_dir / "production_analysis.db"
+    before = signature(live)
+    run_writer("replace", "--db", str(live), "--rows", "50", "--day", "2026-02-20")
+    assert signature(live) != before
+    requests, _ = _settle(sensor_db, cursor)
+    # The new file has February rows only: January vanished, February changed.
+    assert _months(requests) == ["2026-01-01", "2026-02-01"]
