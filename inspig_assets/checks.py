@@ -1,0 +1,133 @@
+"""Asset checks of the weekly report tables: evaluated from the database after each run."""
+
+import sqlalchemy as sa
+
+from inspig_assets import schema as t
+from inspig_assets.processors import PROCESSORS
+
+CHECK_FARMS_COMPLETE = "all_target_farms_complete"
+CHECK_MASTER_COUNTS = "master_counts_match_week_rows"
+CHECK_FIXED_ROWS = "complete_reports_have_fixed_rows"
+CHECK_JOB_LOG = "job_log_row_per_processor"
+CHECK_PRODUCTIVITY = "productivity_farms_collected"
+
+# (GUBUN, SUB_GUBUN) → rows every COMPLETE report has, even for a farm without sows.
+FIXED_ROWS: dict[tuple[str, str], int] = {
+    ("CONFIG", "-"): 1,
+    ("ALERT", "-"): 4,
+    ("MODON", "-"): 10,
+    ("GB", "STAT"): 1,
+    ("GB", "CHART"): 1,
+    ("BM", "-"): 1,
+    ("EU", "-"): 1,
+    ("SG", "STAT"): 2,
+    ("SG", "CHART"): 1,
+    ("DOPE", "STAT"): 2,
+    ("DOPE", "CHART"): 1,
+    ("SHIP", "ROW"): 13,
+    ("SHIP", "STAT"): 1,
+    ("SHIP", "CHART"): 7,
+    ("SCHEDULE", "-"): 1,
+    ("SCHEDULE", "HELP"): 1,
+    ("SCHEDULE", "METHOD"): 1,
+}
+
+
+def master_count_mismatch(conn: sa.Connection, master_seq: int) -> dict[str, tuple[int, int]]:
+    """Columns whose stored master count differs from a recount of TS_INS_WEEK."""
+    ms, wk = t.ts_ins_master, t.ts_ins_week
+    stored = conn.execute(
+        sa.select(ms.c.target_cnt, ms.c.complete_cnt, ms.c.error_cnt).where(ms.c.seq == master_seq)
+    ).one()
+    rows = dict(
+        conn.execute(
+            sa.select(wk.c.status_cd, sa.func.count())
+            .where(wk.c.master_seq == master_seq)
+            .group_by(wk.c.status_cd)
+        ).fetchall()
+    )
+    actual = (sum(rows.values()), rows.get("COMPLETE", 0), rows.get("ERROR", 0))
+    names = ("target_cnt", "complete_cnt", "error_cnt")
+    return {
+        n: (int(s or 0), a) for n, s, a in zip(names, stored, actual, strict=True) if (s or 0) != a
+    }
+
+
+def missing_fixed_rows(conn: sa.Connection, master_seq: int, group: str) -> dict[int, list[str]]:
+    """COMPLETE farms of `group` lacking one of the fixed rows: farm → missing row kinds."""
+    wk, sb = t.ts_ins_week, t.ts_ins_week_sub
+    farms = [
+        r[0]
+        for r in conn.execute(
+            sa.select(wk.c.farm_no).where(
+                wk.c.master_seq == master_seq,
+                wk.c.status_cd == "COMPLETE",
+                wk.c.schedule_group == group,
+            )
+        )
+    ]
+    if not farms:
+        return {}
+    counts: dict[tuple[int, str, str], int] = {}
+    rows = conn.execute(
+        sa.select(sb.c.farm_no, sb.c.gubun, sb.c.sub_gubun, sa.func.count())
+        .join(wk, sa.and_(wk.c.master_seq == sb.c.master_seq, wk.c.farm_no == sb.c.farm_no))
+        .where(sb.c.master_seq == master_seq, wk.c.status_cd == "COMPLETE")
+        .where(wk.c.schedule_group == group)
+        .group_by(sb.c.farm_no, sb.c.gubun, sb.c.sub_gubun)
+    )
+    for farm, gubun, sub_gubun, n in rows:
+        counts[(farm, gubun, sub_gubun)] = n
+    missing: dict[int, list[str]] = {}
+    for farm in farms:
+        for (gubun, sub_gubun), n in FIXED_ROWS.items():
+            if counts.get((farm, gubun, sub_gubun), 0) < n:
+                missing.setdefault(farm, []).append(f"{gubun}/{sub_gubun}")
+    return missing
+
+
+def farms_without_logs(conn: sa.Connection, master_seq: int, group: str) -> list[int]:
+    """COMPLETE farms of `group` without a SUCCESS log row for each of the ten processors."""
+    wk, lg = t.ts_ins_week, t.ts_ins_job_log
+    expected = len(PROCESSORS)
+    logged = (
+        sa.select(lg.c.farm_no, sa.func.count(sa.distinct(lg.c.proc_nm)).label("n"))
+        .where(lg.c.master_seq == master_seq, lg.c.status_cd == "SUCCESS")
+        .group_by(lg.c.farm_no)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(wk.c.farm_no)
+        .outerjoin(logged, logged.c.farm_no == wk.c.farm_no)
+        .where(wk.c.master_seq == master_seq, wk.c.status_cd == "COMPLETE")
+        .where(wk.c.schedule_group == group)
+        .where(sa.func.coalesce(logged.c.n, 0) < expected)
+    )
+    return sorted(r[0] for r in rows)
+
+
+def error_farms(conn: sa.Connection, master_seq: int, group: str) -> dict[int, str]:
+    """Farms of `group` not COMPLETE, with their latest error message."""
+    wk, lg = t.ts_ins_week, t.ts_ins_job_log
+    farms = {
+        r[0]: r[1]
+        for r in conn.execute(
+            sa.select(wk.c.farm_no, wk.c.status_cd).where(
+                wk.c.master_seq == master_seq,
+                wk.c.schedule_group == group,
+                wk.c.status_cd != "COMPLETE",
+            )
+        )
+    }
+    if not farms:
+        return {}
+    messages: dict[int, str] = {}
+    rows = conn.execute(
+        sa.select(lg.c.farm_no, lg.c.error_msg)
+        .where(lg.c.master_seq == master_seq, lg.c.proc_nm == "FarmProcessor")
+        .order_by(lg.c.seq)
+    )
+    for farm, message in rows:
+        if farm in farms:
+            messages[farm] = message or ""
+    return {f: messages.get(f, status) for f, status in sorted(farms.items())}

@@ -1,0 +1,97 @@
+"""The PigPlan productivity API client and its local counterpart (computed from source tables)."""
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import dagster as dg
+import requests
+import sqlalchemy as sa
+from pydantic import Field
+
+from inspig_assets.productivity import PayloadError, StatPeriod, compute_local, rows_from_payload
+
+
+class ProductivitySourceError(RuntimeError):
+    """The productivity API could not be used (HTTP error, timeout, malformed payload)."""
+
+
+class ProductivityApiResource(dg.ConfigurableResource):
+    """PigPlan `/statistics/productivity/period/{farmNo}`; with no URL, the local computation."""
+
+    base_url: str | None = Field(default=None, description="PigPlan productivity API base URL")
+    api_key: str | None = Field(default=None, description="API key sent as X-API-KEY (secret)")
+    timeout_seconds: float = 60.0
+    workers: int = 4
+
+    @property
+    def is_sample(self) -> bool:
+        """True when statistics are computed locally from the source tables."""
+        return not self.base_url
+
+    @property
+    def source_label(self) -> str:
+        """What the UI metadata shows as the source."""
+        return "local computation from PigPlan tables (sample)" if self.is_sample else "pigplan api"
+
+    def request_params(self, period: StatPeriod) -> dict[str, Any]:
+        """Query parameters of one request (the documented fixed and varying ones)."""
+        return {
+            "statDate": period.stat_date,
+            "memberId": "null",
+            "period": "W" if period.period == "W" else "M",
+            "numOfPeriod": 1,
+            "lang": "ko",
+            "serviceId": "01051",
+            "sizeOfPeriod": 1,
+            "pumjongCd": "- 전체 -",
+            "reportType": 1,
+        }
+
+    def fetch_farm(self, farm_no: int, period: StatPeriod) -> list[dict[str, Any]]:
+        """One farm's rows of `period` from the API."""
+        assert self.base_url
+        url = f"{self.base_url.rstrip('/')}/statistics/productivity/period/{farm_no}"
+        headers = {"X-API-KEY": self.api_key} if self.api_key else {}
+        where = f"productivity API, farm {farm_no}, period {period.label}"
+        try:
+            response = requests.get(
+                url, params=self.request_params(period), headers=headers,
+                timeout=self.timeout_seconds,
+            )  # fmt: skip
+        except requests.RequestException as exc:
+            raise ProductivitySourceError(f"{where}: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise ProductivitySourceError(
+                f"{where}: HTTP {response.status_code}: {response.text[:200]}"
+            )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise ProductivitySourceError(f"{where}: the answer is not JSON") from None
+        try:
+            rows = rows_from_payload(farm_no, period.period, payload)
+        except PayloadError as exc:
+            raise ProductivitySourceError(f"{where}: {exc}") from None
+        return [
+            r
+            for r in rows
+            if (r["stat_year"], r["period_no"]) == (period.stat_year, period.period_no)
+        ]
+
+    def collect(
+        self, conn: sa.Connection, farms: Sequence[int], period: StatPeriod
+    ) -> tuple[list[dict[str, Any]], dict[int, str]]:
+        """Rows for `farms` and the farms that failed (farm → message)."""
+        if self.is_sample:
+            return compute_local(conn, farms, period), {}
+        rows: list[dict[str, Any]] = []
+        failed: dict[int, str] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            futures = {farm: pool.submit(self.fetch_farm, farm, period) for farm in farms}
+            for farm, future in futures.items():
+                try:
+                    rows.extend(future.result())
+                except ProductivitySourceError as exc:
+                    failed[farm] = str(exc)
+        return rows, failed

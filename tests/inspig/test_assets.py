@@ -1,0 +1,120 @@
+"""materialize() of the productivity and report assets against a real PostgreSQL schema."""
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from inspig_assets import schema as t
+from inspig_assets.assets import ts_ins_weekly_report, ts_productivity
+from inspig_assets.jobs import inspig_farm_report_job
+from inspig_assets.partitions import report_key
+from inspig_assets.periods import ReportWeek
+from inspig_assets.sources import ProductivityApiResource
+from resources.farm_db import FarmDbResource
+
+from .conftest import SAMPLE_UNTIL
+
+WEEK = ReportWeek.before(SAMPLE_UNTIL)
+
+
+def _resources(db: FarmDbResource) -> dict[str, object]:
+    return {"farm_db": db, "productivity_api": ProductivityApiResource()}
+
+
+def _materialize(
+    db: FarmDbResource, group: str = "AM7", config: dict | None = None, tags: dict | None = None
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [ts_ins_weekly_report],
+        partition_key=report_key(WEEK.dt_from.isoformat(), group),
+        resources=_resources(db),
+        run_config={"ops": {"ts_ins_weekly_report": {"config": config or {}}}},
+        tags=tags,
+        raise_on_error=False,
+    )
+
+
+def test_productivity_then_report_both_groups(sample_db: FarmDbResource) -> None:
+    result = dg.materialize(
+        [ts_productivity], partition_key=WEEK.dt_from.isoformat(), resources=_resources(sample_db)
+    )
+    assert result.success
+    meta = result.asset_materializations_for_node("ts_productivity")[0].metadata
+    assert meta["dagster/row_count"].value == 5 * meta["farms"].value
+    for group in ("AM7", "PM2"):
+        run = _materialize(sample_db, group)
+        assert run.success
+        checks = {c.check_name: c.passed for c in run.get_asset_check_evaluations()}
+        assert checks == {
+            "all_target_farms_complete": True,
+            "master_counts_match_week_rows": True,
+            "complete_reports_have_fixed_rows": True,
+            "job_log_row_per_processor": True,
+        }
+    with sample_db.begin() as conn:
+        master = conn.execute(sa.select(t.ts_ins_master)).mappings().one()
+        groups = dict(
+            conn.execute(
+                sa.select(t.ts_ins_week.c.schedule_group, sa.func.count()).group_by(
+                    t.ts_ins_week.c.schedule_group
+                )
+            ).fetchall()
+        )
+        sangsi = conn.execute(
+            sa.select(sa.func.count()).where(t.ts_ins_week.c.modon_sangsi_cnt.is_not(None))
+        ).scalar()
+    assert master["status_cd"] == "COMPLETE"
+    assert master["target_cnt"] == master["complete_cnt"] == sum(groups.values())
+    assert set(groups) == {"AM7", "PM2"}
+    assert sangsi == master["target_cnt"]  # sow inventory from the same week's productivity
+
+
+def test_manual_config_refuses_init_without_test_mode(sample_db: FarmDbResource) -> None:
+    run = _materialize(sample_db, config={"init_week": True})
+    assert not run.success
+    failure = run.get_step_failure_events()[0]
+    assert "only allowed together with test_mode" in failure.event_specific_data.error.message
+
+
+def test_scheduled_run_honours_gate(sample_db: FarmDbResource) -> None:
+    with sample_db.begin() as conn:
+        conn.execute(t.ta_sys_config.update().values(ins_schedule_yn="N"))
+    tags = {"dagster/schedule_name": "inspig_weekly_am7_schedule"}
+    run = _materialize(sample_db, tags=tags)
+    assert run.success
+    assert run.asset_materializations_for_node("ts_ins_weekly_report") == []
+    with sample_db.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.ts_ins_week)).scalar() == 0
+    assert _materialize(sample_db).success  # a manual run ignores the gate
+    with sample_db.begin() as conn:
+        conn.execute(t.ta_sys_config.update().values(ins_schedule_yn="T"))
+        before = conn.execute(sa.select(sa.func.count()).select_from(t.ts_ins_week)).scalar()
+    assert before > 0
+
+
+@pytest.mark.parametrize("subscribed", [True, False])
+def test_farm_report_job(sample_db: FarmDbResource, subscribed: bool) -> None:
+    farm = 848  # schedule group PM2 while subscribed
+    if not subscribed:
+        with sample_db.begin() as conn:
+            conn.execute(t.ts_ins_service.delete().where(t.ts_ins_service.c.farm_no == farm))
+    ins_date = SAMPLE_UNTIL.strftime("%Y%m%d")
+    result = inspig_farm_report_job.execute_in_process(
+        run_config={
+            "ops": {"build_farm_report": {"config": {"farm_no": farm, "ins_date": ins_date}}}
+        },
+        resources=_resources(sample_db),
+    )
+    assert result.success
+    answer = result.output_for_node("build_farm_report")
+    assert answer["status"] == "success" and answer["weekNo"] == WEEK.week_no
+    assert len(answer["shareToken"]) == 64
+    with sample_db.begin() as conn:
+        row = (
+            conn.execute(sa.select(t.ts_ins_week).where(t.ts_ins_week.c.farm_no == farm))
+            .mappings()
+            .one()
+        )
+    assert row["master_seq"] == answer["masterSeq"]
+    assert row["share_token"] == answer["shareToken"] and row["status_cd"] == "COMPLETE"
+    assert row["schedule_group"] == ("PM2" if subscribed else "AM7")
