@@ -132,3 +132,89 @@ def test_one_sample_day_end_to_end(chain: dict, smtp_server, warehouse: Warehous
     )
     pd.testing.assert_frame_equal(before, after)
     assert len(smtp_server.messages) == 2
+
+
+def test_backfill_of_two_days_across_a_month_reports_each_day(
+    local_lake: LakeResource, warehouse: WarehouseResource, spark_resource, smtp_server
+) -> None:
+    resources = pothole_resources(
+        local_lake, warehouse, spark_resource, mailer=smtp_server.mailer(), readings=4_000
+    )
+    assert _run(resources, STATIC).success
+    result = _run(
+        resources,
+        DAILY_ASSETS,
+        tags={
+            "dagster/asset_partition_range_start": "2026-02-28",
+            "dagster/asset_partition_range_end": "2026-03-01",
+        },
+    )
+    assert result.success
+    days = warehouse.read_frame(
+        "SELECT date, COUNT(*) AS n FROM pothole_segments GROUP BY date ORDER BY date"
+    )
+    assert [d.isoformat() for d in days["date"]] == ["2026-02-28", "2026-03-01"]
+    # the monthly partitions were created as the dates arrived
+    partitions = warehouse.read_frame(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'pothole_segments'::regclass ORDER BY 1"
+    )["relname"].tolist()
+    assert partitions == ["pothole_segments_2026_02", "pothole_segments_2026_03"]
+    # one email per day, each showing its own day's priorities
+    subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp_server.messages]
+    assert subjects == [
+        "[포트홀 탐지] 일일 리포트 - 2026-02-28", "[포트홀 탐지] 일일 리포트 - 2026-03-01"
+    ]
+    for message, day in zip(smtp_server.messages, ("2026-02-28", "2026-03-01"), strict=True):
+        top = warehouse.read_frame(
+            "SELECT * FROM mvw_dashboard_repair_priority WHERE date = :d "
+            "ORDER BY priority_rank, s_id LIMIT 5",
+            {"d": dt.date.fromisoformat(day)},
+        )
+        html = _html(message)
+        assert f"({day})" in html
+        for _, row in top.iterrows():
+            assert f"({row['centroid_lat']:.4f}, {row['centroid_lon']:.4f})" in html
+    # an old day re-run alone reports that day, not the latest one
+    smtp_server.messages.clear()
+    assert _run(resources, ["daily_pothole_report"], partition_key="2026-02-28").success
+    (message,) = smtp_server.messages
+    assert "2026-02-28" in str(make_header(decode_header(message["Subject"])))
+    heat = warehouse.read_frame("SELECT DISTINCT date FROM mvw_dashboard_heatmap ORDER BY 1")
+    assert len(heat) == 2
+
+
+def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
+    moto_endpoint: str, local_lake: LakeResource, warehouse: WarehouseResource, spark_resource
+) -> None:
+    import boto3
+
+    from resources import ClusterResource
+
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=moto_endpoint)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    made = ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, InstanceType="t3.medium")
+    ids = [i["InstanceId"] for i in made["Instances"]]
+    ec2.stop_instances(InstanceIds=ids)
+    cluster = ClusterResource(
+        instance_ids=ids, region="us-east-1", endpoint_url=moto_endpoint, poll_seconds=1
+    )
+    # a raw day whose files lack columns: Stage 1 fails after the cluster started
+    bad = pd.DataFrame({"timestamp": [1], "trip_id": ["t"], "accel_z": [9.8]})
+    local_lake.write_parquet(lk.day_prefix(lk.RAW_PREFIX, DAY) + "merged_0000.parquet", bad)
+    resources = pothole_resources(local_lake, warehouse, spark_resource, cluster=cluster)
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = _run(resources, ["stage1_anomaly_detected"], partition_key=DAY, instance=instance)
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "do not match the sensor schema" in failure.event_specific_data.error.message
+    assert "missing column 'gyro_y'" in failure.event_specific_data.error.message
+    logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert any("cluster: running" in m for m in logs)
+    assert any("cluster: stopped" in m for m in logs)
+    states = {i["State"]["Name"] for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]
+              for i in r["Instances"]}
+    assert states == {"stopped"}
+    assert not result.get_asset_materialization_events()

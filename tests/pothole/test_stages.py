@@ -1,0 +1,182 @@
+"""Stage 1 and Stage 2 on small hand-made frames with known scores, vetoes and segments."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+
+from pothole_assets import spark_stages as st
+from pothole_assets.geo import M_PER_DEG, LocalProjection
+
+DAY = dt.date(2026, 2, 10)
+T0 = 1_770_649_200_000 + 3_600_000  # 2026-02-10 01:00 KST in epoch ms
+LAT0, LON0 = 35.0, 127.5
+KX = M_PER_DEG * np.cos(np.radians(LAT0))
+
+
+def _row(trip: str, i: int, accel_z: float = 9.81, gyro_y: float = 0.0, **kw: float) -> dict:
+    row = {
+        "timestamp": T0 + i * 100, "trip_id": trip, "vehicle_id": "v001",
+        "accel_x": 0.0, "accel_y": 0.0, "accel_z": accel_z,
+        "gyro_x": 0.0, "gyro_y": gyro_y, "gyro_z": 0.0,
+        "velocity": 40.0, "lon": LON0 + i * 1e-4, "lat": LAT0, "hdop": 1.0, "satellites": 8,
+    }
+    row.update(kw)
+    return row
+
+
+def _frame(spark: SparkSession, rows: list[dict]):
+    frame = pd.DataFrame(rows).astype({"satellites": "int32"})
+    return spark.createDataFrame(frame, schema=st.RAW_SCHEMA)
+
+
+def _bumps(spark: SparkSession, bumps: list[tuple[float, float, float]]):
+    frame = pd.DataFrame(bumps, columns=["lat", "lon", "length_cm"])
+    return st.bumps_frame(spark, frame, st.Stage1Params().bump_cell_deg)
+
+
+def test_impact_score_matches_the_formula_and_filters(spark_session: SparkSession) -> None:
+    accel = [9.8] * 19 + [19.8]
+    gyro = [0.0] * 19 + [1.0]
+    rows = [_row("A", i, accel[i], gyro[i]) for i in range(20)]
+    rows += [  # each fails one context rule
+        _row("A", 30, velocity=5.0), _row("A", 31, hdop=5.01), _row("A", 32, satellites=3)
+    ]
+    rows += [_row("B", 50 + i) for i in range(5)]  # constant signals: std 0 -> score 0
+    out = st.stage1(_frame(spark_session, rows), _bumps(spark_session, [])).toPandas()
+
+    assert len(out) == 25  # the three filtered rows are gone
+    a = out[out["timestamp"] < T0 + 30 * 100].sort_values("timestamp")
+    za = (np.array(accel) - np.mean(accel)) / np.std(accel, ddof=1)
+    zg = (np.array(gyro) - np.mean(gyro)) / np.std(gyro, ddof=1)
+    expected = 0.7 * np.abs(za) + 0.3 * np.abs(zg)
+    np.testing.assert_allclose(a["impact_score"].to_numpy()[:20], expected, rtol=1e-9)
+    assert expected[-1] == pytest.approx(4.2485, abs=1e-3)
+    assert a["is_pothole"].tolist()[:20] == [0] * 19 + [1]
+    b = out[out["timestamp"] >= T0 + 50 * 100]
+    assert len(b) == 5 and (b["impact_score"] == 0).all()
+
+
+def test_threshold_is_strict(spark_session: SparkSession) -> None:
+    accel = [9.8] * 19 + [19.8]  # z(spike) = 4.2485, score 0.7·4.2485 = 2.974 ≤ 3
+    rows = [_row("A", i, accel[i]) for i in range(20)]
+    out = st.stage1(_frame(spark_session, rows), _bumps(spark_session, [])).toPandas()
+    assert out["impact_score"].max() == pytest.approx(2.974, abs=1e-3)
+    assert out["is_pothole"].sum() == 0
+
+
+def test_speed_bump_veto_uses_half_the_bump_length(spark_session: SparkSession) -> None:
+    accel = [9.8] * 19 + [19.8]
+    gyro = [0.0] * 19 + [1.0]
+    spike_lon = LON0 + 19 * 1e-4
+    rows = [_row(trip, i, accel[i], gyro[i]) for trip in ("t1", "t2") for i in range(20)]
+    # a 400 cm bump vetoes within 2 m (the original's box, F = 1/(2·100·111000) degrees per cm)
+    cases = {
+        "1.5 m south": ([(LAT0 - 1.5 / 111_000, spike_lon, 400.0)], 0),
+        "3 m north": ([(LAT0 + 3.0 / 111_000, spike_lon, 400.0)], 2),
+        "1.9 m east": ([(LAT0, spike_lon + 1.9 / 111_000 / np.cos(np.radians(LAT0)), 400.0)], 0),
+        "2.2 m east": ([(LAT0, spike_lon + 2.2 / 111_000 / np.cos(np.radians(LAT0)), 400.0)], 2),
+        "1.5 m south, 200 cm bump": ([(LAT0 - 1.5 / 111_000, spike_lon, 200.0)], 2),
+    }
+    for name, (bumps, potholes) in cases.items():
+        out = st.stage1(_frame(spark_session, rows), _bumps(spark_session, bumps)).toPandas()
+        suspects = out[out["impact_score"] > 3]
+        assert len(suspects) == 2, name
+        assert int(out["is_pothole"].sum()) == potholes, name
+
+
+def test_rows_outside_valid_ranges_are_flagged_with_a_reason(spark_session: SparkSession) -> None:
+    rows = [
+        _row("A", 0),
+        _row("A", 1, lon=0.0, lat=0.0),
+        _row("A", 2, velocity=350.0),
+        _row("A", 3, accel_z=150.0),
+        _row("A", 4, gyro_y=-2500.0),
+        _row("A", 5, timestamp=T0 - 86_400_000),
+    ]
+    flagged = st.flag_rows(_frame(spark_session, rows), DAY).toPandas().sort_values("accel_x")
+    reasons = flagged.sort_values("lon")["reject_reason"].tolist()
+    assert sorted(r for r in reasons if r) == [
+        "accel_out_of_range", "gyro_out_of_range", "position_out_of_range",
+        "timestamp_outside_day", "velocity_out_of_range",
+    ]
+    assert flagged["reject_reason"].isna().sum() == 1
+
+
+def test_raw_schema_problems_are_named(spark_session: SparkSession) -> None:
+    frame = pd.DataFrame({"timestamp": [1], "trip_id": ["t"], "accel_z": ["high"]})
+    problems = st.check_raw_schema(spark_session.createDataFrame(frame).schema)
+    assert "missing column 'gyro_y'" in problems
+    assert "column 'accel_z' is string, not double" in problems
+
+
+# -- Stage 2 --------------------------------------------------------------------------------------
+def _lonlat(x: float, y: float) -> tuple[float, float]:
+    return LON0 + x / KX, LAT0 + y / M_PER_DEG
+
+
+def _segments() -> pd.DataFrame:
+    def seg(s_id: str, a: tuple[float, float], b: tuple[float, float]) -> dict:
+        (alon, alat), (blon, blat) = _lonlat(*a), _lonlat(*b)
+        return {"s_id": s_id, "link_id": s_id[:3], "start_lon": alon, "start_lat": alat,
+                "end_lon": blon, "end_lat": blat}
+
+    return pd.DataFrame(
+        [
+            seg("A_0000", (0, 0), (50, 0)),
+            seg("B_0000", (0, 40), (50, 40)),  # parallel, 40 m north
+            seg("C_0000", (60, 20), (62, 20)),  # a short piece whose midpoint lures points
+        ]
+    )
+
+
+def _points(spark: SparkSession, xy: list[tuple[float, float, int]]):
+    rows = []
+    for i, (x, y, hole) in enumerate(xy):
+        lon, lat = _lonlat(x, y)
+        rows.append({"timestamp": T0 + i, "lon": lon, "lat": lat, "impact_score": 0.0,
+                     "is_pothole": hole})
+    return spark.createDataFrame(pd.DataFrame(rows))
+
+
+def test_points_map_to_the_nearest_segment_line_in_metres(spark_session: SparkSession) -> None:
+    points = _points(
+        spark_session,
+        [
+            (25, 5, 1),  # 5 m from A
+            (10, -3, 0),  # 3 m from A
+            (25, 25, 1),  # 15 m from B, 25 m from A
+            (49, 6, 1),  # 6 m from A's line; C's midpoint (18 m) is nearer than A's (24.7 m)
+            (70, 10, 0),  # 12.8 m from C, 22.4 m from the end of A -> C
+            (25, 120, 1),  # 80 m north of B: farther than 30 m from everything
+        ],
+    )
+    result = st.stage2(spark_session, points, _segments(), DAY, max_distance_m=30.0)
+    counts = result.counts.set_index("s_id")
+    assert counts.loc["A_0000", "total_count"] == 3 and counts.loc["A_0000", "impact_count"] == 2
+    assert counts.loc["B_0000", "total_count"] == 1 and counts.loc["B_0000", "impact_count"] == 1
+    assert counts.loc["C_0000", "total_count"] == 1
+    assert result.points == 6 and result.dropped_points == 1 and result.dropped_potholes == 1
+    assert (result.counts["date"] == DAY).all()
+    # centroid = the segment midpoint
+    lon, lat = _lonlat(25, 0)
+    assert counts.loc["A_0000", "centroid_lon"] == pytest.approx(lon)
+    assert counts.loc["A_0000", "centroid_lat"] == pytest.approx(lat)
+
+
+def test_maximum_distance_is_configurable(spark_session: SparkSession) -> None:
+    points = _points(spark_session, [(25, 75, 0), (25, 5, 0)])  # 35 m north of B
+    strict = st.stage2(spark_session, points, _segments(), DAY, max_distance_m=30.0)
+    loose = st.stage2(spark_session, points, _segments(), DAY, max_distance_m=40.0)
+    assert strict.dropped_points == 1 and strict.dropped_share == 0.5
+    assert loose.dropped_points == 0
+    assert loose.counts.set_index("s_id").loc["B_0000", "total_count"] == 1
+
+
+def test_projection_round_trips() -> None:
+    proj = LocalProjection(127.65, 34.78)
+    x, y = proj.to_xy(np.array([127.7]), np.array([34.9]))
+    lon, lat = proj.to_lonlat(x, y)
+    assert lon[0] == pytest.approx(127.7) and lat[0] == pytest.approx(34.9)
