@@ -15,6 +15,8 @@ from production_assets.databases import (
     REQUIRED_INDEXES,
     TABLE,
     DatabaseFileError,
+    DbFile,
+    DbLayout,
     connect_rw,
     reading,
     require_table,
@@ -156,14 +158,62 @@ def free_disk_gb(folder: Path) -> float:
     return round(shutil.disk_usage(folder).free / GB, 2)
 
 
-def rows_before(path: Path, cutoff: str | None, busy_timeout_s: float = 5.0) -> int:
-    """Rows of a file dated before `cutoff` (0 when there is no cutoff)."""
-    if cutoff is None:
-        return 0
-    with reading(path, busy_timeout_s) as conn:
-        require_table(conn, path)
-        return int(
+@dataclass
+class RowsBeforeCutoff:
+    """Rows of the live file dated before the cutoff (they are not counted from the live file)."""
+
+    rows: int = 0
+    not_in_archive: int = 0  # of those, rows no archive holds: counted nowhere
+    unreadable: list[str] = field(default_factory=list)  # archives that could not be compared
+
+
+def live_rows_before_cutoff(layout: DbLayout, busy_timeout_s: float = 5.0) -> RowsBeforeCutoff:
+    """Count the live file's rows before the cutoff and those that no archive holds.
+
+    The ERP often sends the end of the previous year again; such rows are harmless duplicates of
+    archived rows. A row that is in no archive (same day, time, lot and item) is data that the
+    summaries do not see at all.
+    """
+    result = RowsBeforeCutoff()
+    if layout.cutoff is None:
+        return result
+    with reading(layout.live.path, busy_timeout_s) as conn:
+        require_table(conn, layout.live.path)
+        result.rows = int(
             conn.execute(
-                f"SELECT COUNT(*) FROM {TABLE} WHERE production_date < ?", (cutoff,)
+                f"SELECT COUNT(*) FROM {TABLE} WHERE production_date < ?", (layout.cutoff,)
             ).fetchone()[0]
         )
+        if not result.rows:
+            return result
+        for archive in layout.archives:
+            if not archive.path.exists():
+                continue
+            try:
+                result.not_in_archive += _rows_missing_from(conn, archive)
+            except sqlite3.DatabaseError as exc:
+                result.unreadable.append(f"{archive.name}: {exc}")
+    return result
+
+
+def _rows_missing_from(conn: sqlite3.Connection, archive: DbFile) -> int:
+    """Rows of the live file in `archive`'s range that `archive` does not hold."""
+    conn.execute("ATTACH DATABASE ? AS arch", (f"{archive.path.resolve().as_uri()}?mode=ro",))
+    try:
+        where, params = archive.bounds_sql("l.production_date")
+        return int(
+            conn.execute(
+                f"""
+                SELECT COUNT(*) FROM main.{TABLE} AS l
+                WHERE {where} AND NOT EXISTS (
+                    SELECT 1 FROM arch.{TABLE} AS a
+                    WHERE a.production_date = l.production_date
+                      AND a.item_code = l.item_code
+                      AND a.lot_number IS l.lot_number
+                )
+                """,
+                params,
+            ).fetchone()[0]
+        )
+    finally:
+        conn.execute("DETACH DATABASE arch")

@@ -71,9 +71,32 @@ def test_monthly_totals_in_the_warehouse_match_the_sources(
         "2026-02": 3,
     }
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    assert checks["live_rows_before_cutoff"].passed is False
+    # the two repeated 2025 rows are reported; they are in the archive, so nothing is lost
+    assert checks["live_rows_before_cutoff"].passed
     assert checks["live_rows_before_cutoff"].metadata["rows"].value == 2
     assert checks["rejected_rows_below_threshold"].passed
+
+
+def test_live_rows_before_the_cutoff_that_no_archive_holds_fail_the_check(
+    production_db: ProductionDbResource, warehouse: WarehouseResource, db_dir: Path
+) -> None:
+    conn = sqlite3.connect(db_dir / "production_analysis.db")
+    conn.execute(
+        "INSERT INTO production_records (production_date, lot_number, item_code, item_name, "
+        "good_quantity) VALUES ('2025-12-30 오후 4:00:00', 'LTLATE', 'ITA', 'late', 5)"
+    )
+    conn.commit()
+    conn.close()
+    result = _materialize(
+        [assets.production_monthly_totals],
+        {"production_db": production_db, "warehouse": warehouse},
+        partition_key="2026-02-01",
+    )
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    check = checks["live_rows_before_cutoff"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["rows"].value == 3
+    assert check.metadata["rows_not_in_any_archive"].value == 1
 
 
 def test_indexes_are_healed_after_the_erp_drops_them(
