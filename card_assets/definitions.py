@@ -1,10 +1,5 @@
-"""Code location 'card'."""
+"""Code location 'card': shared resources, failure alerts and run retention (domain assets to come)."""
 
-import dagster as dg
+from resources import platform_definitions
 
-from resources import make_run_failure_alert_sensor, platform_resources
-
-defs = dg.Definitions(
-    resources=platform_resources("card"),
-    sensors=[make_run_failure_alert_sensor("card")],
-)
+defs = platform_definitions("card")

@@ -1,10 +1,5 @@
-"""Code location 'energy'."""
+"""Code location 'energy': shared resources, failure alerts and run retention (domain assets to come)."""
 
-import dagster as dg
+from resources import platform_definitions
 
-from resources import make_run_failure_alert_sensor, platform_resources
-
-defs = dg.Definitions(
-    resources=platform_resources("energy"),
-    sensors=[make_run_failure_alert_sensor("energy")],
-)
+defs = platform_definitions("energy")

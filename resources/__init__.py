@@ -2,7 +2,7 @@
 
 from resources.alerts import AlertsResource, make_run_failure_alert_sensor
 from resources.cluster import ClusterResource
-from resources.definitions import platform_resources
+from resources.definitions import platform_definitions, platform_resources
 from resources.farm_db import FarmDbResource
 from resources.lake import LakeResource
 from resources.mailer import Attachment, MailerResource
@@ -23,5 +23,6 @@ __all__ = [
     "WarehouseResource",
     "load_settings",
     "make_run_failure_alert_sensor",
+    "platform_definitions",
     "platform_resources",
 ]

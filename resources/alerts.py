@@ -1,4 +1,4 @@
-"""Slack alerts: incoming webhook and/or bot token, and the run-failure sensor every location uses."""
+"""Slack alerts (incoming webhook and/or bot token) and the run-failure sensor of every location."""
 
 import logging
 from typing import Any
@@ -54,7 +54,9 @@ class AlertsResource(dg.ConfigurableResource):
             try:
                 client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
             except Exception as exc:  # slack_sdk errors carry the response, never the token
-                raise AlertDeliveryError(f"Slack bot message to {self.channel} failed: {exc}") from None
+                raise AlertDeliveryError(
+                    f"Slack bot message to {self.channel} failed: {exc}"
+                ) from None
             delivered.append("bot")
         return delivered
 
@@ -67,16 +69,23 @@ class AlertsResource(dg.ConfigurableResource):
             response = requests.post(self.webhook_url, json=payload, timeout=self.timeout_seconds)
         except requests.RequestException as exc:
             # requests' messages contain the URL, which is the secret: report the kind only.
-            raise AlertDeliveryError(
-                f"Slack webhook unreachable ({type(exc).__name__})"
-            ) from None
+            raise AlertDeliveryError(f"Slack webhook unreachable ({type(exc).__name__})") from None
         if response.status_code >= 300:
             raise AlertDeliveryError(
                 f"Slack webhook answered HTTP {response.status_code}: {response.text[:200]}"
             )
 
 
-def failure_message(context: dg.RunFailureSensorContext, location: str, alerts: AlertsResource) -> str:
+def _root_cause(error: Any) -> str:
+    """The innermost error message: Dagster wraps the user's exception in its own step error."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+def failure_message(
+    context: dg.RunFailureSensorContext, location: str, alerts: AlertsResource
+) -> str:
     """The alert text for a failed run: location, job, step, partition, error preview, link."""
     run = context.dagster_run
     step_failures = context.get_step_failure_events()
@@ -84,7 +93,7 @@ def failure_message(context: dg.RunFailureSensorContext, location: str, alerts: 
         first = step_failures[0]
         step = first.step_key or "?"
         error = first.event_specific_data.error  # type: ignore[union-attr]
-        error_text = error.message if error else first.message or ""
+        error_text = _root_cause(error) if error else first.message or ""
     else:
         step = "(run)"
         error_text = context.failure_event.message or ""

@@ -84,7 +84,9 @@ class ClusterResource(dg.ConfigurableResource):
                     InstanceIds=ids, WaiterConfig=self._waiter_config()
                 )
             nodes = self.describe()
-            log.info(f"cluster: running ({', '.join(f'{n.instance_id}={n.private_ip}' for n in nodes)})")
+            log.info(
+                f"cluster: running ({', '.join(f'{n.instance_id}={n.private_ip}' for n in nodes)})"
+            )
             yield nodes
         finally:
             log.info(f"cluster: stopping {len(ids)} instance(s)")

@@ -4,11 +4,12 @@ from typing import Any
 
 import dagster as dg
 
-from resources.alerts import AlertsResource
+from resources.alerts import AlertsResource, make_run_failure_alert_sensor
 from resources.cluster import ClusterResource
 from resources.farm_db import FarmDbResource
 from resources.lake import LakeResource
 from resources.mailer import MailerResource
+from resources.retention import make_run_retention_job
 from resources.settings import PlatformSettings, load_settings
 from resources.spark import SparkResource
 from resources.warehouse import WarehouseResource
@@ -54,14 +55,29 @@ def platform_resources(
             webhook_url=_secret(settings, "SLACK_WEBHOOK_URL"),
             bot_token=_secret(settings, "SLACK_BOT_TOKEN"),
             channel=settings.slack_channel,
-            webserver_url=settings.dagster_webserver_url,
+            webserver_url=settings.webserver_url,
         ),
         "mailer": MailerResource(
             host=settings.smtp_host,
             port=settings.smtp_port,
             user=settings.smtp_user,
             password=_secret(settings, "SMTP_PASSWORD"),
-            mail_from=settings.mail_from,
+            mail_from=settings.sender,
             outbox_dir=str(home / "outbox"),
         ),
     }
+
+
+def platform_definitions(location: str, settings: PlatformSettings | None = None) -> dg.Definitions:
+    """What every location carries: shared resources, failure alerts and run retention.
+
+    A domain merges its own definitions into these:
+    `defs = dg.Definitions.merge(platform_definitions("card"), dg.Definitions(assets=[...]))`.
+    """
+    retention_job, retention_schedule = make_run_retention_job(location)
+    return dg.Definitions(
+        resources=platform_resources(location, settings),
+        sensors=[make_run_failure_alert_sensor(location)],
+        jobs=[retention_job],
+        schedules=[retention_schedule],
+    )

@@ -9,13 +9,13 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from resources.warehouse import WarehouseResource, copy_arrow, frame_to_arrow
+from resources.warehouse import WarehouseResource, copy_rows
 
 LOCAL_SCHEMA = "pigplan"
 
 
 class FarmDbResource(dg.ConfigurableResource):
-    """Oracle through SQLAlchemy `oracle+oracledb` (thin mode), or the warehouse schema `pigplan`."""
+    """Oracle through SQLAlchemy `oracle+oracledb` (thin mode), or the warehouse schema pigplan."""
 
     oracle_url: str | None = Field(
         default=None, description="oracle+oracledb://user:password@host:port/?service_name=…"
@@ -59,7 +59,7 @@ class FarmDbResource(dg.ConfigurableResource):
         if frame.empty:
             return 0
         if conn.dialect.name == "postgresql":
-            return copy_arrow(conn.connection.driver_connection, table, frame_to_arrow(frame))
+            return copy_rows(conn.connection.driver_connection, table, frame)
         records = frame.astype(object).where(frame.notna(), None).to_dict("records")
         conn.execute(table.insert(), records)  # oracledb executemany with array binding
         return len(records)

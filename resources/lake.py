@@ -1,4 +1,4 @@
-"""Object store for parquet stages: S3 (`s3://bucket/prefix`) or a local folder with the same keys."""
+"""Object store for parquet stages: S3 (`s3://bucket/prefix`) or a local folder, same keys."""
 
 import io
 import os
@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster_aws.s3 import S3Resource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class LakeResource(dg.ConfigurableResource):
     local_root: str = Field(default=".platform/lake", description="Folder used when url is unset")
     region: str = "ap-northeast-2"
     endpoint_url: str | None = Field(default=None, description="S3-compatible endpoint override")
+
+    _client: Any = PrivateAttr(default=None)
 
     # -- addressing --------------------------------------------------------------------------
     @property
@@ -62,8 +64,12 @@ class LakeResource(dg.ConfigurableResource):
         return str(self._local(key))
 
     def client(self) -> Any:
-        """boto3 S3 client (through dagster-aws)."""
-        return S3Resource(region_name=self.region, endpoint_url=self.endpoint_url).get_client()
+        """boto3 S3 client (through dagster-aws), created once per resource instance."""
+        if self._client is None:
+            self._client = S3Resource(
+                region_name=self.region, endpoint_url=self.endpoint_url
+            ).get_client()
+        return self._client
 
     # -- bytes ---------------------------------------------------------------------------------
     def put_bytes(self, key: str, data: bytes) -> None:
@@ -152,7 +158,10 @@ class LakeResource(dg.ConfigurableResource):
                 batch = objects[start : start + 1000]
                 client.delete_objects(
                     Bucket=bucket,
-                    Delete={"Objects": [{"Key": self._s3_key(o.key)} for o in batch], "Quiet": True},
+                    Delete={
+                        "Objects": [{"Key": self._s3_key(o.key)} for o in batch],
+                        "Quiet": True,
+                    },
                 )
             return len(objects)
         for obj in objects:

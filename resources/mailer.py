@@ -63,7 +63,10 @@ class MailerResource(dg.ConfigurableResource):
             maintype, _, subtype = item.mime_type.partition("/")
             if item.inline_cid:
                 html_part.add_related(
-                    item.content, maintype, subtype, cid=f"<{item.inline_cid}>",
+                    item.content,
+                    maintype,
+                    subtype,
+                    cid=f"<{item.inline_cid}>",
                     filename=item.filename,
                 )
             else:

@@ -1,8 +1,8 @@
 """Platform settings: the one place that reads the environment.
 
-`PLATFORM_ENV=local` (default) gives every external system an embedded default under `PLATFORM_HOME`;
-`PLATFORM_ENV=prod` requires the real endpoints and refuses to load with one message that names every
-missing variable.
+`PLATFORM_ENV=local` (default) gives every external system an embedded default under
+`PLATFORM_HOME`; `PLATFORM_ENV=prod` requires the real endpoints and refuses to load with one
+message that names every missing variable.
 """
 
 from functools import cached_property
@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Variables each code location needs in prod. Alerts need one of the two Slack settings, expressed as
-# a tuple of alternatives.
+# Variables each code location needs in prod. A tuple lists alternatives: alerts need one of the
+# two Slack settings.
 _COMMON_PROD: tuple[str | tuple[str, ...], ...] = (
     "WAREHOUSE_URL",
     "DAGSTER_WEBSERVER_URL",
@@ -55,13 +55,13 @@ class PlatformSettings(BaseSettings):
     slack_webhook_url: str | None = None
     slack_bot_token: str | None = None
     slack_channel: str = "#data-alerts"
-    dagster_webserver_url: str = "http://127.0.0.1:3000"
+    dagster_webserver_url: str | None = None
 
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None
     smtp_password: str | None = None
-    mail_from: str = "data-platform@localhost"
+    mail_from: str | None = None
 
     # -- inspig (domain settings; edited by the inspig issue) --
     productivity_api_url: str | None = None
@@ -107,6 +107,16 @@ class PlatformSettings(BaseSettings):
         """EC2 instance ids of the Spark cluster, empty when none is configured."""
         raw = self.spark_cluster_instance_ids or ""
         return [part.strip() for part in raw.split(",") if part.strip()]
+
+    @property
+    def webserver_url(self) -> str:
+        """Base URL of the Dagster UI used in links (the local `make dev` address by default)."""
+        return self.dagster_webserver_url or "http://127.0.0.1:3000"
+
+    @property
+    def sender(self) -> str:
+        """From address of outgoing mail."""
+        return self.mail_from or "data-platform@localhost"
 
     def missing_for(self, location: str) -> list[str]:
         """Names of the variables that `location` needs in prod and that are unset."""

@@ -13,7 +13,9 @@ class SparkResource(dg.ConfigurableResource):
     master: str = Field(default="local[*]", description="Spark master URL")
     app_name: str = "data-platform"
     spark_config: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings")
-    s3_endpoint_url: str | None = Field(default=None, description="S3A endpoint when the lake is S3")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3A endpoint when the lake is S3"
+    )
     s3_region: str | None = Field(default=None, description="S3A region when the lake is S3")
 
     _session: Any = PrivateAttr(default=None)

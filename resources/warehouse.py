@@ -1,6 +1,5 @@
 """PostgreSQL warehouse resource: bulk COPY, transactional partition replace and upsert."""
 
-import io
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,18 +9,17 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from pydantic import Field
 
+from resources.copy_format import csv_chunks
 from resources.embedded_pg import embedded_postgres_url, sqlalchemy_url
 
 # Rows per CSV chunk handed to COPY: large enough to amortise per-call overhead, small enough that
 # serialising the next chunk overlaps with the server ingesting the previous one.
-COPY_CHUNK_ROWS = 65_536
+COPY_CHUNK_ROWS = 100_000
 
 _engines: dict[tuple[str, str], sa.Engine] = {}
 _engines_lock = threading.Lock()
@@ -56,38 +54,20 @@ def _column_list(columns: Sequence[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
-def frame_to_arrow(frame: pd.DataFrame) -> pa.Table:
-    """Convert a frame for COPY, naming the column when a value cannot be converted."""
-    try:
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        for column in frame.columns:
-            try:
-                pa.array(frame[column], from_pandas=True)
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as col_exc:
-                raise ValueError(f"column '{column}' cannot be loaded: {col_exc}") from exc
-        raise
+def copy_rows(dbapi_conn: Any, table: TableRef, frame: pd.DataFrame) -> int:
+    """COPY `frame` into `table` on a raw psycopg connection (inside its transaction).
 
-
-def csv_chunks(table: pa.Table, chunk_rows: int = COPY_CHUNK_ROWS) -> Iterator[bytes]:
-    """Serialise an Arrow table as COPY-compatible CSV chunks (NULL = empty, '' = quoted)."""
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    for batch in table.to_batches(max_chunksize=chunk_rows):
-        sink = io.BytesIO()
-        pacsv.write_csv(batch, sink, write_options=options)
-        yield sink.getbuffer()
-
-
-def copy_arrow(dbapi_conn: Any, table: TableRef, data: pa.Table) -> int:
-    """COPY an Arrow table into `table` on a raw psycopg connection (inside its transaction)."""
+    The frame's columns name the target columns. Serialisation runs on this thread while a
+    psycopg worker thread sends the previous chunk.
+    """
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        _qualified(table), _column_list(data.column_names)
+        _qualified(table), _column_list([str(c) for c in frame.columns])
     )
     with dbapi_conn.cursor() as cur:
         with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-            for chunk in csv_chunks(data):
+            for chunk in csv_chunks(frame, COPY_CHUNK_ROWS):
                 copy.write(chunk)
-    return data.num_rows
+    return len(frame)
 
 
 def _driver_connection(conn: sa.Connection) -> Any:
@@ -98,7 +78,9 @@ class WarehouseResource(dg.ConfigurableResource):
     """The PostgreSQL warehouse; an embedded server under PLATFORM_HOME/pg when no URL is given."""
 
     url: str | None = Field(default=None, description="SQLAlchemy/libpq URL; None = embedded")
-    embedded_dir: str = Field(default=".platform/pg", description="Data folder of the embedded server")
+    embedded_dir: str = Field(
+        default=".platform/pg", description="Data folder of the embedded server"
+    )
     search_path: str = Field(default="public", description="Schemas searched for unqualified names")
 
     @property
@@ -148,11 +130,10 @@ class WarehouseResource(dg.ConfigurableResource):
         self, frame: pd.DataFrame, table: TableRef, conn: sa.Connection | None = None
     ) -> int:
         """Append `frame` to `table` with COPY FROM STDIN; the frame's columns name the targets."""
-        data = frame_to_arrow(frame)
         if conn is not None:
-            return copy_arrow(_driver_connection(conn), table, data)
+            return copy_rows(_driver_connection(conn), table, frame)
         with self.begin() as own:
-            return copy_arrow(_driver_connection(own), table, data)
+            return copy_rows(_driver_connection(own), table, frame)
 
     def replace_partition(
         self,
@@ -176,7 +157,6 @@ class WarehouseResource(dg.ConfigurableResource):
                 f"replace_partition: {outside} row(s) of {table} have {key_column} outside "
                 f"[{start}, {end})"
             )
-        data = frame_to_arrow(frame)
         delete = sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
             _qualified(table), sql.Identifier(key_column), sql.Identifier(key_column)
         )
@@ -184,7 +164,7 @@ class WarehouseResource(dg.ConfigurableResource):
             raw = _driver_connection(conn)
             with raw.cursor() as cur:
                 cur.execute(delete, (start, end))
-            return copy_arrow(raw, table, data)
+            return copy_rows(raw, table, frame)
 
     def upsert(
         self,
@@ -208,7 +188,6 @@ class WarehouseResource(dg.ConfigurableResource):
             )
         columns = list(frame.columns)
         updates = [c for c in (update_columns or columns) if c not in key_columns]
-        data = frame_to_arrow(frame)
         staging = sql.Identifier("_upsert_staging")
         target = _qualified(table)
         conflict = (
@@ -229,7 +208,7 @@ class WarehouseResource(dg.ConfigurableResource):
                         "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
                     ).format(staging, _column_list(columns), target)
                 )
-            copy_arrow(raw, "_upsert_staging", data)
+            copy_rows(raw, "_upsert_staging", frame)
             with raw.cursor() as cur:
                 cur.execute(
                     sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) {}").format(

@@ -141,11 +141,12 @@ class SmtpServer:
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -188,7 +189,7 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
     server = SmtpServer(host="127.0.0.1", port=free_port(), ca_file=str(cert))
 
     class Handler:
-        async def handle_DATA(self, smtp, session, envelope):  # noqa: N802 (aiosmtpd API)
+        async def handle_DATA(self, smtp, session, envelope):
             server.messages.append(message_from_bytes(envelope.original_content))
             return "250 OK"
 

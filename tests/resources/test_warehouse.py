@@ -31,8 +31,10 @@ def _frame(day: dt.date, n: int, value: float = 1.0) -> pd.DataFrame:
             "day": [day] * n,
             "sensor": [f"s{i:03d}" for i in range(n)],
             "value": np.arange(n, dtype=float) + value,
-            "label": ["a,b \"quoted\"\nline" if i % 3 == 0 else ("" if i % 3 == 1 else None)
-                      for i in range(n)],
+            "label": [
+                'a,b "quoted"\nline' if i % 3 == 0 else ("" if i % 3 == 1 else None)
+                for i in range(n)
+            ],
             "seen_at": pd.Timestamp("2024-01-01 09:00", tz="Asia/Seoul"),
             "ok": [i % 2 == 0 for i in range(n)],
         }
@@ -52,7 +54,9 @@ def test_copy_frame_keeps_nulls_empty_strings_and_timestamps(warehouse: Warehous
     assert rows["ok"].tolist() == [True, False, True]
 
 
-def test_replace_partition_is_idempotent_and_leaves_other_days(warehouse: WarehouseResource) -> None:
+def test_replace_partition_is_idempotent_and_leaves_other_days(
+    warehouse: WarehouseResource,
+) -> None:
     _create(warehouse)
     warehouse.copy_frame(_frame(DAY2, 4, value=100), "readings")
     for _ in range(3):
@@ -99,8 +103,9 @@ def test_upsert_is_atomic_and_names_bad_input(warehouse: WarehouseResource) -> N
     warehouse.upsert(_frame(DAY1, 3), "readings", ["day", "sensor"])
     before = _rows(warehouse)
     with pytest.raises(ValueError, match="1 row.*repeat a key"):
-        warehouse.upsert(pd.concat([_frame(DAY1, 3), _frame(DAY1, 1)]), "readings",
-                         ["day", "sensor"])
+        warehouse.upsert(
+            pd.concat([_frame(DAY1, 3), _frame(DAY1, 1)]), "readings", ["day", "sensor"]
+        )
     bad = _frame(DAY2, 3)
     bad["value"] = ["1.0", "2.0", "not a number"]
     with pytest.raises(Exception, match="not a number"):

@@ -1,0 +1,53 @@
+# Data platform: `make demo` and `make test` are the quick start; `make dev` opens the UI.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PLATFORM_HOME ?= $(CURDIR)/.platform
+export PLATFORM_HOME
+export DAGSTER_HOME := $(PLATFORM_HOME)/dagster_home
+
+# uv: the one on PATH, else installed from PyPI into .platform/tools.
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := $(PLATFORM_HOME)/tools/bin/uv
+endif
+
+HOST ?= 127.0.0.1
+PORT ?= 3000
+
+.PHONY: help install instance demo dev test lint bench pg-stop
+
+help:
+	@echo "make demo   materialize every asset of the five locations on sample data (embedded services)"
+	@echo "make test   run the test suite"
+	@echo "make dev    Dagster UI on http://$(HOST):$(PORT) against the same local instance"
+	@echo "make lint   ruff"
+	@echo "make bench  benchmarks (print figures and same-run baselines)"
+
+$(PLATFORM_HOME)/tools/bin/uv:
+	python3 -m pip install --quiet --target "$(PLATFORM_HOME)/tools" uv
+
+install: $(UV)
+	"$(UV)" sync --frozen
+
+instance:
+	@mkdir -p "$(DAGSTER_HOME)"
+	@cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
+
+demo: install instance
+	"$(UV)" run --frozen python -m resources.embedded_pg -- python -m resources.demo $(LOCATIONS)
+
+dev: install instance
+	"$(UV)" run --frozen python -m resources.embedded_pg -- \
+		dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+test: install
+	"$(UV)" run --frozen pytest $(PYTEST_ARGS)
+
+lint: install
+	"$(UV)" run --frozen ruff check .
+
+bench: install
+	@set -e; for script in bench/*.py; do \
+		echo "== $$script"; "$(UV)" run --frozen python "$$script"; \
+	done

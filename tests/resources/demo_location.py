@@ -1,0 +1,48 @@
+"""A small code location used to test the demo runner (two partitions definitions, checks)."""
+
+import dagster as dg
+
+daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="Asia/Seoul")
+regions = dg.StaticPartitionsDefinition(["north", "south"])
+
+
+@dg.asset
+def stations() -> dg.MaterializeResult:
+    """Reference list of stations."""
+    return dg.MaterializeResult(metadata={"dagster/row_count": 3})
+
+
+@dg.asset(partitions_def=daily, deps=[stations])
+def readings(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Daily readings."""
+    return dg.MaterializeResult(metadata={"dagster/row_count": 24, "day": context.partition_key})
+
+
+@dg.asset(partitions_def=daily, deps=[readings])
+def daily_summary() -> dg.MaterializeResult:
+    """Daily summary."""
+    return dg.MaterializeResult(metadata={"dagster/row_count": 1})
+
+
+@dg.asset(partitions_def=regions, deps=[stations])
+def region_table(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """One table per region."""
+    return dg.MaterializeResult(metadata={"dagster/row_count": 10})
+
+
+@dg.asset_check(asset=readings)
+def readings_not_empty() -> dg.AssetCheckResult:
+    """Readings exist."""
+    return dg.AssetCheckResult(passed=True)
+
+
+@dg.asset_check(asset=region_table)
+def region_table_fails() -> dg.AssetCheckResult:
+    """A check that fails, so the demo reports it."""
+    return dg.AssetCheckResult(passed=False)
+
+
+defs = dg.Definitions(
+    assets=[stations, readings, daily_summary, region_table],
+    asset_checks=[readings_not_empty, region_table_fails],
+)
