@@ -1,0 +1,108 @@
+"""The raw-input sensor requests a day only once its input is complete; the schedule backs it up."""
+
+import datetime as dt
+import json
+import os
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from pothole_assets import lake_io as lk
+from pothole_assets.definitions import defs
+from pothole_assets.sensors import evaluate_raw_days
+from resources import LakeResource
+
+KST = ZoneInfo("Asia/Seoul")
+
+
+def _put(lake: LakeResource, day: str, name: str, age_minutes: float, now: dt.datetime) -> None:
+    key = lk.day_prefix(lk.RAW_PREFIX, day) + name
+    lake.put_bytes(key, b"PAR1 sample")
+    stamp = (now - dt.timedelta(minutes=age_minutes)).timestamp()
+    os.utime(lake.uri(key), (stamp, stamp))
+
+
+def test_day_is_requested_only_when_over_and_quiet(local_lake: LakeResource) -> None:
+    now = dt.datetime(2026, 2, 11, 0, 30, tzinfo=KST)  # 00:30 on the 11th: the 10th has ended
+    _put(local_lake, "2026-02-10", "merged_0000.parquet", 60, now)
+    _put(local_lake, "2026-02-11", "merged_0000.parquet", 60, now)  # today: still going
+
+    # first sight: remembered, not requested (no way to know it stopped changing)
+    days, observed, cursor, waiting = evaluate_raw_days(local_lake, now, None)
+    assert days == []
+    assert [key for key, _ in observed] == ["2026-02-10", "2026-02-11"]
+    assert observed[0][1]["file_count"] == 1
+    assert any("2026-02-11: day not over" in w for w in waiting)
+
+    # a file lands: still changing
+    _put(local_lake, "2026-02-10", "merged_0001.parquet", 2, now)
+    later = now + dt.timedelta(minutes=5)
+    days, _, cursor, waiting = evaluate_raw_days(local_lake, later, cursor)
+    assert days == [] and any("2026-02-10: objects still changing" in w for w in waiting)
+
+    # unchanged and quiet for 10 minutes: complete
+    quiet = now + dt.timedelta(minutes=20)
+    days, observed, cursor, _ = evaluate_raw_days(local_lake, quiet, cursor)
+    assert days == ["2026-02-10"] and observed == []
+    # requested once only
+    days, _, cursor, _ = evaluate_raw_days(local_lake, quiet + dt.timedelta(minutes=5), cursor)
+    assert days == []
+    assert "2026-02-10" in json.loads(cursor)["requested"]
+
+
+def test_success_marker_completes_a_day_at_once(local_lake: LakeResource) -> None:
+    now = dt.datetime(2026, 2, 11, 15, 0, tzinfo=KST)
+    _put(local_lake, "2026-02-11", "merged_0000.parquet", 1, now)
+    assert evaluate_raw_days(local_lake, now, None)[0] == []
+    _put(local_lake, "2026-02-11", "_SUCCESS", 0, now)
+    assert evaluate_raw_days(local_lake, now, None)[0] == ["2026-02-11"]
+
+
+def test_sensor_emits_run_requests_and_observations(local_lake: LakeResource) -> None:
+    sensor = defs.get_sensor_def("raw_sensor_data_sensor")
+    today = dt.datetime.now(KST).date()
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    now = dt.datetime.now(KST)
+    _put(local_lake, yesterday, "merged_0000.parquet", 30, now)
+    _put(local_lake, yesterday, "_SUCCESS", 30, now)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"lake": local_lake})
+        result = sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        assert [r.partition_key for r in result.run_requests] == [yesterday]
+        assert result.run_requests[0].run_key == f"raw_sensor_data:{yesterday}"
+        (observation,) = result.asset_events
+        assert observation.partition == yesterday
+        assert observation.metadata["file_count"].value == 1
+        # the next tick (cursor kept) requests nothing new
+        again = sensor(
+            dg.build_sensor_context(
+                instance=instance, resources={"lake": local_lake}, cursor=result.cursor
+            )
+        )
+        assert isinstance(again, dg.SkipReason)
+
+
+def test_schedule_requests_yesterday_unless_it_already_ran() -> None:
+    schedule = defs.get_schedule_def("pothole_daily_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Asia/Seoul"
+    tick = dt.datetime(2026, 2, 11, 2, 0, tzinfo=KST)
+    repo = defs.get_repository_def()
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=repo
+        )
+        (request,) = schedule.evaluate_tick(context).run_requests
+        assert request.partition_key == "2026-02-10"
+        instance.create_run_for_job(
+            defs.resolve_job_def("pothole_daily_job"),
+            tags={"dagster/partition": "2026-02-10"},
+            status=dg.DagsterRunStatus.SUCCESS,
+        )
+        data = schedule.evaluate_tick(
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=tick, repository_def=repo
+            )
+        )
+        assert not data.run_requests and "already ran" in data.skip_message
