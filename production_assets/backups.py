@@ -112,6 +112,10 @@ def copy_database(src: sqlite3.Connection, dest_path: Path) -> None:
     """
     mode = src.execute("PRAGMA journal_mode").fetchone()[0]
     dest = sqlite3.connect(dest_path)
+    # The destination is a new file that is thrown away on any failure: no journal, no syncs while
+    # copying (the caller syncs the finished file once).
+    dest.execute("PRAGMA journal_mode=OFF")
+    dest.execute("PRAGMA synchronous=OFF")
     try:
         if mode == "wal":
             src.backup(dest)
@@ -130,6 +134,15 @@ def copy_database(src: sqlite3.Connection, dest_path: Path) -> None:
         dest.execute("PRAGMA journal_mode=DELETE")
     finally:
         dest.close()
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a finished file to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def backup_database(
@@ -165,6 +178,7 @@ def backup_database(
             rows = int(check.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
         finally:
             check.close()
+        fsync_file(partial)
         os.replace(partial, final)
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -272,6 +286,7 @@ def restore_backup(backup: Path, target: Path, now: dt.datetime | None = None) -
         messages = integrity_check(staged, quick=True)
         if not is_ok(messages):
             raise BackupError(f"restored copy of {backup} failed quick_check: {messages[:5]}")
+        fsync_file(staged)
         retire_wal(target)
         kept = set_aside(target, f"replaced_{stamp}")
         os.replace(staged, target)

@@ -18,6 +18,7 @@ from production_assets.backups import (
     BackupError,
     backup_database,
     copy_database,
+    fsync_file,
     retire_wal,
     set_aside,
 )
@@ -238,6 +239,8 @@ def rollover(
         report.rows_kept_in_live = _build_live(new_live, snapshot, end, journal_mode)
         _check(new_archive)
         _check(new_live)
+        fsync_file(new_archive)
+        fsync_file(new_live)
         archive_before = rows_before.get(report.archive, 0)
         if row_count(new_archive) != archive_before + report.rows_moved:
             raise RolloverError("the new archive does not hold its old rows plus the moved rows")

@@ -8,6 +8,7 @@ comparison). Plain Python: nothing here imports Dagster.
 """
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass, field
 
 from production_assets.databases import (
@@ -97,16 +98,21 @@ def monthly_totals(
     for db, lo, hi in files_for_window(layout, start, end):
         with reading(db.path, busy_timeout_s) as conn:
             require_table(conn, db.path)
+            # Item first and no item name: the (item_code, production_date, good_quantity) index
+            # covers the whole aggregate, so the table itself is never read.
             rows = conn.execute(
                 f"""
-                SELECT substr(production_date, 1, 7) AS ym, item_code, MAX(item_name),
+                SELECT substr(production_date, 1, 7) AS ym, item_code,
                        TOTAL(good_quantity), COUNT(*)
                 FROM {TABLE}
                 WHERE production_date >= ? AND production_date < ? AND production_date GLOB ?
-                GROUP BY ym, item_code
+                GROUP BY item_code, ym
                 """,
                 (lo, hi, ISO_DAY_GLOB),
             ).fetchall()
+            names = {
+                code: _latest_name(conn, code, lo, hi) for code in sorted({r[1] for r in rows})
+            }
             rejected = conn.execute(
                 f"""
                 SELECT id, production_date, item_code, good_quantity FROM {TABLE}
@@ -115,11 +121,12 @@ def monthly_totals(
                 """,
                 (lo, hi, ISO_DAY_GLOB),
             ).fetchall()
-        result.rows_by_file[db.name] = sum(int(r[4]) for r in rows)
+        result.rows_by_file[db.name] = sum(int(r[3]) for r in rows)
         result.rejected.extend(
             RejectedRow(db.name, int(r[0]), r[1], r[2], r[3], REJECT_REASON) for r in rejected
         )
-        for ym, code, name, total, count in rows:
+        for ym, code, total, count in rows:
+            name = names[code]
             key = (ym, code)
             if key in merged:
                 merged[key].total_production += float(total)
@@ -130,6 +137,19 @@ def monthly_totals(
                 merged[key] = ItemMonth(ym, code, name, float(total), int(count))
     result.items = [merged[k] for k in sorted(merged)]
     return result
+
+
+def _latest_name(conn: sqlite3.Connection, item_code: str, lo: str, hi: str) -> str | None:
+    """The item's name on its latest row in [lo, hi) (names can change; the newest wins)."""
+    row = conn.execute(
+        f"""
+        SELECT item_name FROM {TABLE}
+        WHERE item_code = ? AND production_date >= ? AND production_date < ?
+        ORDER BY production_date DESC, id DESC LIMIT 1
+        """,
+        (item_code, lo, hi),
+    ).fetchone()
+    return row[0] if row else None
 
 
 _P = (1 << 61) - 1
@@ -157,7 +177,7 @@ def month_fingerprints(db: DbFile, busy_timeout_s: float = 5.0) -> dict[str, Fin
             SELECT substr(production_date, 1, 7) AS ym, item_code, COUNT(*), TOTAL(good_quantity)
             FROM {TABLE}
             WHERE {where} AND production_date GLOB ?
-            GROUP BY ym, item_code
+            GROUP BY item_code, ym
             """,
             [*params, ISO_DAY_GLOB],
         ).fetchall()
