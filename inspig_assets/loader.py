@@ -22,6 +22,9 @@ from inspig_assets.periods import ReportWeek, add_months, ymd
 
 # History read before DT_TO: covers year-to-date (≤ 371 days) and the rearing-rate window.
 HISTORY_DAYS = 430
+# Litters and piglet moves are read in detail only this far before DT_FROM (a lactation and more);
+# year-to-date litter and mating figures are aggregated by the database.
+RECENT_DAYS = 70
 ORACLE_IN_LIMIT = 1000
 GB_CHART_COLUMNS = tuple(f"c{i:03d}" for i in range(29, 37))
 
@@ -34,6 +37,14 @@ def farm_filter(column: sa.ColumnElement[Any], farms: Sequence[int]) -> sa.Colum
     return sa.or_(
         *[column.in_(farms[i : i + ORACLE_IN_LIMIT]) for i in range(0, len(farms), ORACLE_IN_LIMIT)]
     )
+
+
+def fetch(conn: sa.Connection, stmt: sa.Executable) -> list[tuple[Any, ...]]:
+    """All rows as plain DBAPI tuples (no per-row result processing: the bulk path)."""
+    result = conn.execute(stmt)
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return rows
 
 
 class _Days:
@@ -65,13 +76,14 @@ def _int(value: Any, default: int = 0) -> int:
 def load_farm_config(conn: sa.Connection, farms: Sequence[int]) -> dict[int, dict[str, int]]:
     """TC_CODE_SYS defaults (PCODE 14) overridden by TC_FARM_CONFIG; bad values keep the default."""
     system = dict(CONFIG_DEFAULTS)
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(t.tc_code_sys.c.code, t.tc_code_sys.c.cvalue).where(
             t.tc_code_sys.c.pcode == "14",
             t.tc_code_sys.c.language_cd == "ko",
             t.tc_code_sys.c.use_yn == "Y",
             t.tc_code_sys.c.code.in_(list(CONFIG_DEFAULTS)),
-        )
+        ),
     )
     for code, value in rows:
         try:
@@ -79,11 +91,12 @@ def load_farm_config(conn: sa.Connection, farms: Sequence[int]) -> dict[int, dic
         except (TypeError, ValueError):
             pass
     result = {farm: dict(system) for farm in farms}
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(t.tc_farm_config.c.farm_no, t.tc_farm_config.c.code, t.tc_farm_config.c.cvalue)
         .where(farm_filter(t.tc_farm_config.c.farm_no, farms))
         .where(t.tc_farm_config.c.use_yn == "Y")
-        .where(t.tc_farm_config.c.code.in_(list(CONFIG_DEFAULTS)))
+        .where(t.tc_farm_config.c.code.in_(list(CONFIG_DEFAULTS))),
     )
     for farm, code, value in rows:
         try:
@@ -121,6 +134,7 @@ def load_week_data(
 ) -> tuple[RunContext, dict[int, FarmData]]:
     """Read every source table once for `farms` and build each farm's FarmData."""
     days = _Days()
+    dc = days.cache.get
     base = week.dt_to
     floor = base - dt.timedelta(days=HISTORY_DAYS)
     floor_s, base_s = ymd(floor), ymd(base)
@@ -139,7 +153,8 @@ def load_week_data(
 
     m = t.tb_modon
     sows: dict[tuple[int, int], Sow] = {}
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(
             m.c.farm_no,
             m.c.pig_no,
@@ -154,7 +169,7 @@ def load_week_data(
             m.c.out_reason_cd,
         )
         .where(farm_filter(m.c.farm_no, farms))
-        .where(m.c.use_yn == "Y", m.c.in_dt <= base, m.c.out_dt > floor)
+        .where(m.c.use_yn == "Y", m.c.in_dt <= base, m.c.out_dt > floor),
     )
     for r in rows:
         sow = Sow(
@@ -165,7 +180,8 @@ def load_week_data(
         data[r[0]].sows.append(sow)
 
     w = t.tb_modon_wk
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(
             w.c.farm_no,
             w.c.pig_no,
@@ -178,37 +194,69 @@ def load_week_data(
             w.c.seq,
         )
         .where(farm_filter(w.c.farm_no, farms))
-        .where(w.c.use_yn == "Y", w.c.wk_dt > floor_s, w.c.wk_dt <= base_s)
+        .where(w.c.use_yn == "Y", w.c.wk_dt > floor_s, w.c.wk_dt <= base_s),
     )
     for r in rows:
         sow = sows.get((r[0], r[1]))
         if sow is not None:
             sow.works.append(
-                Work(days(r[2]), r[3], _int(r[4]), _int(r[5]), r[6], r[7] or "N", _int(r[8]))  # type: ignore[arg-type]
+                Work(
+                    (dc(r[2]) or days(r[2])),
+                    r[3],
+                    _int(r[4]),
+                    _int(r[5]),
+                    r[6],
+                    r[7] or "N",
+                    _int(r[8]),
+                )  # type: ignore[arg-type]
             )
     for sow in sows.values():
         sow.works.sort(key=lambda x: (x.day, x.seq))
 
     def detail(table: sa.Table, *columns: str, since: str = floor_s) -> Iterable[Any]:
-        return conn.execute(
+        return fetch(
+            conn,
             sa.select(
                 table.c.farm_no, table.c.pig_no, table.c.wk_dt, *[table.c[c] for c in columns]
             )
             .where(farm_filter(table.c.farm_no, farms))
-            .where(table.c.use_yn == "Y", table.c.wk_dt > since, table.c.wk_dt <= base_s)
+            .where(table.c.use_yn == "Y", table.c.wk_dt > since, table.c.wk_dt <= base_s),
         )
 
-    for r in detail(t.tb_bunman, "silsan", "sasan", "mila"):
-        data[r[0]].bunman[(r[1], days(r[2]))] = (_int(r[3]), _int(r[4]), _int(r[5]))  # type: ignore[index]
+    recent = ymd(week.dt_from - dt.timedelta(days=RECENT_DAYS))
+    for r in detail(t.tb_bunman, "silsan", "sasan", "mila", since=recent):
+        data[r[0]].bunman[(r[1], (dc(r[2]) or days(r[2])))] = (_int(r[3]), _int(r[4]), _int(r[5]))  # type: ignore[index]
     for r in detail(t.tb_eu, "dusu", "dusu_su", "total_kg"):
-        data[r[0]].eu[(r[1], days(r[2]))] = (_int(r[3]) + _int(r[4]), float(r[5] or 0))  # type: ignore[index]
+        data[r[0]].eu[(r[1], (dc(r[2]) or days(r[2])))] = (
+            _int(r[3]) + _int(r[4]),
+            float(r[5] or 0),
+        )  # type: ignore[index]
     for r in detail(t.tb_sago, "sago_gubun_cd"):
-        data[r[0]].sago.append((r[1], days(r[2]), r[3]))  # type: ignore[arg-type]
-    for r in detail(t.tb_gyobae, since=ymd(week.ytd_from - dt.timedelta(days=1))):
-        data[r[0]].gyobae_days.append(days(r[2]))  # type: ignore[arg-type]
+        data[r[0]].sago.append((r[1], (dc(r[2]) or days(r[2])), r[3]))  # type: ignore[arg-type]
+    ytd_s = ymd(week.ytd_from)
+    for table, name in ((t.tb_gyobae, "gyobae"), (t.tb_bunman, "bunman")):
+        columns = [sa.func.count()]
+        if name == "bunman":
+            columns += [
+                sa.func.sum(table.c.silsan + table.c.sasan + table.c.mila),
+                sa.func.sum(table.c.silsan),
+            ]
+        rows = fetch(
+            conn,
+            sa.select(table.c.farm_no, *columns)
+            .where(farm_filter(table.c.farm_no, farms))
+            .where(table.c.use_yn == "Y", table.c.wk_dt.between(ytd_s, base_s))
+            .group_by(table.c.farm_no),
+        )
+        for r in rows:
+            if name == "gyobae":
+                data[r[0]].gyobae_ytd = int(r[1])
+            else:
+                data[r[0]].bunman_ytd = (int(r[1]), int(r[2] or 0), int(r[3] or 0))
 
     j = t.tb_modon_jadon_trans
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(
             j.c.farm_no,
             j.c.pig_no,
@@ -220,15 +268,26 @@ def load_week_data(
             j.c.dusu_su,
         )
         .where(farm_filter(j.c.farm_no, farms))
-        .where(j.c.use_yn == "Y", j.c.wk_dt > floor, j.c.wk_dt <= base)
+        .where(
+            j.c.use_yn == "Y",
+            j.c.wk_dt >= week.dt_from - dt.timedelta(days=RECENT_DAYS),
+            j.c.wk_dt <= base,
+        ),
     )
     for r in rows:
         data[r[0]].moves.setdefault(r[1], []).append(
-            Move(_int(r[2]), r[3], days(r[4]), days(r[5]), _int(r[6]) + _int(r[7]))  # type: ignore[arg-type]
+            Move(
+                _int(r[2]),
+                r[3],
+                (dc(r[4]) or days(r[4])),
+                (dc(r[5]) or days(r[5])),
+                _int(r[6]) + _int(r[7]),
+            )  # type: ignore[arg-type]
         )
 
     lpd = t.tm_lpd_data
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(
             lpd.c.farm_no,
             lpd.c.dochuk_dt,
@@ -241,23 +300,27 @@ def load_week_data(
         .where(
             lpd.c.use_yn == "Y",
             lpd.c.dochuk_dt.between(week.dt_from.isoformat(), base.isoformat()),
-        )
+        ),
     )
     for r in rows:
-        data[r[0]].lpd.append((days(r[1]), float(r[2] or 0), float(r[3] or 0), r[4], r[5]))  # type: ignore[arg-type]
-    rows = conn.execute(
+        data[r[0]].lpd.append(
+            ((dc(r[1]) or days(r[1])), float(r[2] or 0), float(r[3] or 0), r[4], r[5])
+        )  # type: ignore[arg-type]
+    rows = fetch(
+        conn,
         sa.select(lpd.c.farm_no, sa.func.count(), sa.func.sum(lpd.c.net_kg))
         .where(farm_filter(lpd.c.farm_no, farms))
         .where(
             lpd.c.use_yn == "Y",
             lpd.c.dochuk_dt.between(week.ytd_from.isoformat(), base.isoformat()),
         )
-        .group_by(lpd.c.farm_no)
+        .group_by(lpd.c.farm_no),
     )
     for r in rows:
         data[r[0]].lpd_ytd = (int(r[1]), float(r[2] or 0))
     month = sa.func.substr(lpd.c.dochuk_dt, 1, 7)
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(lpd.c.farm_no, month, sa.func.count())
         .where(farm_filter(lpd.c.farm_no, farms))
         .where(
@@ -267,13 +330,14 @@ def load_week_data(
                 (add_months(base, 0) - dt.timedelta(days=1)).isoformat(),
             ),
         )
-        .group_by(lpd.c.farm_no, month)
+        .group_by(lpd.c.farm_no, month),
     )
     for r in rows:
         data[r[0]].lpd_months[r[1]] = int(r[2])
 
     tr = t.tm_etc_trade
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(tr.c.farm_no, tr.c.wk_dt, tr.c.total_price, tr.c.total_kg)
         .where(farm_filter(tr.c.farm_no, farms))
         .where(
@@ -282,13 +346,14 @@ def load_week_data(
             tr.c.wk_dt.between(week.dt_from, week.dt_to),
             tr.c.total_kg > 0,
             tr.c.total_price > 0,
-        )
+        ),
     )
     for r in rows:
-        data[r[0]].trade.append((days(r[1]), float(r[2]), float(r[3])))  # type: ignore[arg-type]
+        data[r[0]].trade.append(((dc(r[1]) or days(r[1])), float(r[2]), float(r[3])))  # type: ignore[arg-type]
 
     p = t.tb_plan_modon
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(
             p.c.farm_no,
             p.c.seq,
@@ -302,7 +367,7 @@ def load_week_data(
             p.c.e_sancha,
         )
         .where(farm_filter(p.c.farm_no, farms))
-        .where(p.c.use_yn == "Y")
+        .where(p.c.use_yn == "Y"),
     )
     for r in rows:
         data[r[0]].plans.append(
@@ -313,16 +378,18 @@ def load_week_data(
 
     c = t.ts_ins_conf
     conf_columns = ("week_tw_gy", "week_tw_bm", "week_tw_im", "week_tw_eu", "week_tw_vc")
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(c.c.farm_no, *[c.c[k] for k in conf_columns]).where(
             farm_filter(c.c.farm_no, farms)
-        )
+        ),
     )
     for r in rows:
         data[r[0]].conf = dict(zip(conf_columns, r[1:], strict=True))
 
     pr = t.ts_productivity
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(pr.c.farm_no, pr.c.pcode, pr.c.c001, *[pr.c[k] for k in GB_CHART_COLUMNS])
         .where(farm_filter(pr.c.farm_no, farms))
         .where(
@@ -330,7 +397,7 @@ def load_week_data(
             pr.c.period == "W",
             pr.c.period_no == week.week_no,
             pr.c.pcode.in_(["031", "035"]),
-        )
+        ),
     )
     for r in rows:
         if r[1] == "035":
@@ -356,10 +423,11 @@ def _load_previous_week(
     ).scalar()
     if master is None:
         return
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(wk.c.farm_no, wk.c.modon_reg_cnt, wk.c.modon_sangsi_cnt)
         .where(wk.c.master_seq == master, wk.c.status_cd == "COMPLETE")
-        .where(farm_filter(wk.c.farm_no, farms))
+        .where(farm_filter(wk.c.farm_no, farms)),
     )
     for r in rows:
         data[r[0]].prev = PrevWeek(
@@ -368,12 +436,13 @@ def _load_previous_week(
     columns = [sb.c[k] for k in ("farm_no", "gubun", "sub_gubun", "code_1", "str_3")]
     counts = [sb.c[f"cnt_{i}"] for i in range(1, 7)]
     texts = [sb.c[f"str_{i}"] for i in range(1, 8)]
-    rows = conn.execute(
+    rows = fetch(
+        conn,
         sa.select(*columns, *counts, *texts)
         .where(sb.c.master_seq == master)
         .where(farm_filter(sb.c.farm_no, farms))
         .where(sb.c.gubun.in_(["MODON", "SCHEDULE"]))
-        .where(sb.c.sub_gubun.in_(["-", "GB", "HELP"]))
+        .where(sb.c.sub_gubun.in_(["-", "GB", "HELP"])),
     )
     for r in rows:
         prev_week = data[r[0]].prev

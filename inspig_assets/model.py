@@ -206,7 +206,9 @@ class PrevWeek:
 class FarmData:
     """Everything the ten processors read for one farm.
 
-    `lpd` holds the report week's carcasses; `lpd_ytd` is (count, Σ net kg) year-to-date and
+    `bunman` holds litters from 70 days before the week (`bunman_ytd` = year-to-date litters, total
+    born, live born), `gyobae_ytd` counts TB_GYOBAE matings year-to-date; `lpd` holds the report
+    week's carcasses; `lpd_ytd` is (count, Σ net kg) year-to-date and
     `lpd_months` the carcass count per `YYYY-MM` of the rearing-rate window.
     """
 
@@ -220,7 +222,8 @@ class FarmData:
     bunman: dict[tuple[int, int], tuple[int, int, int]] = field(default_factory=dict)
     eu: dict[tuple[int, int], tuple[int, float]] = field(default_factory=dict)
     sago: list[tuple[int, int, str]] = field(default_factory=list)
-    gyobae_days: list[int] = field(default_factory=list)
+    gyobae_ytd: int = 0
+    bunman_ytd: tuple[int, int, int] = (0, 0, 0)
     moves: dict[int, list[Move]] = field(default_factory=dict)
     lpd: list[tuple[int, float, float, str | None, str | None]] = field(default_factory=list)
     lpd_ytd: tuple[int, float] = (0, 0.0)

@@ -287,8 +287,7 @@ def mating_processor(farm: FarmData, ctx: RunContext, done: Done) -> Result:
                 )
                 if last_e is not None:
                     chart[_return_bucket(work.day - last_e.day)] += 1
-    ytd_lo = week.ytd_from.toordinal()
-    acc = sum(1 for d in farm.gyobae_days if ytd_lo <= d <= hi)
+    acc = farm.gyobae_ytd
     if farm.gb_chart is not None:
         chart = [int(v or 0) for v in farm.gb_chart]
 
@@ -349,14 +348,10 @@ def farrowing_processor(farm: FarmData, ctx: RunContext, done: Done) -> Result:
     """BM: litters of the week (total, live, stillborn, mummies, nursing start), year-to-date."""
     cfg = config_values(done)
     week = ctx.week
-    lo, hi, ytd_lo = week.dt_from.toordinal(), week.dt_to.toordinal(), week.ytd_from.toordinal()
+    lo, hi = week.dt_from.toordinal(), week.dt_to.toordinal()
     n = tot = live = dead = mummy = pogae = sdotae = yangja = 0
-    ytd_n = ytd_tot = ytd_live = 0
+    ytd_n, ytd_tot, ytd_live = farm.bunman_ytd
     for (pig, bday), (silsan, sasan, mila) in farm.bunman.items():
-        if ytd_lo <= bday <= hi:
-            ytd_n += 1
-            ytd_tot += silsan + sasan + mila
-            ytd_live += silsan
         if not lo <= bday <= hi:
             continue
         ps, ji, jc = _litter_moves(farm, pig, bday)
