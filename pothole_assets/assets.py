@@ -360,7 +360,6 @@ def _stage_specs() -> list[dg.AssetSpec]:
                     "At most 5% of the points are farther than the maximum distance from "
                     "every segment."),
     ],
-    can_subset=True,
     backfill_policy=daily_backfill,
     pool=SPARK_POOL,
     op_tags={"pothole/spark": "true"},
@@ -377,8 +376,6 @@ def pothole_spark_stages(
     from pothole_assets import spark_stages as st
 
     days = partition_days(context)
-    selected = {k.to_user_string() for k in context.selected_asset_keys}
-    run_stage1, run_stage2 = STAGE1 in selected, STAGE2 in selected
     params = st.Stage1Params()
     stage1_meta: list[dict] = []
     stage2_meta: list[dict] = []
@@ -396,96 +393,90 @@ def pothole_spark_stages(
             segments = lk.read_segments(lake)
             for day in days:
                 t0 = time.monotonic()
-                if run_stage1:
-                    generated = (
-                        lk.ensure_sample_day(lake, day, pothole.sample_readings_per_day)
-                        if pothole.samples
-                        else 0
+                generated = (
+                    lk.ensure_sample_day(lake, day, pothole.sample_readings_per_day)
+                    if pothole.samples
+                    else 0
+                )
+                raw_prefix = lk.day_prefix(lk.RAW_PREFIX, day)
+                raw_files = lk.parquet_objects(lake, raw_prefix)
+                if not raw_files:
+                    raise dg.Failure(
+                        f"{STAGE1} {day}: no raw parquet under {lake.uri(raw_prefix)}",
+                        allow_retries=False,
                     )
-                    raw_prefix = lk.day_prefix(lk.RAW_PREFIX, day)
-                    raw_files = lk.parquet_objects(lake, raw_prefix)
-                    if not raw_files:
-                        raise dg.Failure(
-                            f"{STAGE1} {day}: no raw parquet under {lake.uri(raw_prefix)}",
-                            allow_retries=False,
-                        )
-                    raw = session.read.parquet(lake_io.input_path(raw_prefix))
-                    problems = st.check_raw_schema(raw.schema)
-                    if problems:
-                        raise dg.Failure(
-                            f"{STAGE1} {day}: raw files under {lake.uri(raw_prefix)} do not match "
-                            f"the sensor schema: {'; '.join(problems)}",
-                            metadata={"problems": problems},
-                            allow_retries=False,
-                        )
-                    schema_columns = [f.name for f in raw.schema.fields]
-                    flagged = st.flag_rows(st.conform_raw(raw), day)
-                    reasons = {
-                        (r["reject_reason"] or "valid"): int(r["count"])
-                        for r in flagged.groupBy("reject_reason").count().collect()
-                    }
-                    valid = reasons.pop("valid", 0)
-                    rejected = sum(reasons.values())
-                    rejected_by_reason.update(reasons)
-                    rejected_prefix = lk.day_prefix(lk.STAGE1_REJECTED_PREFIX, day)
-                    if rejected:
-                        path = lake_io.output_path(rejected_prefix)
-                        flagged.filter("reject_reason IS NOT NULL").coalesce(1).write.mode(
-                            "overwrite"
-                        ).parquet(path)
-                        lake_io.publish(path, rejected_prefix)
-                    else:
-                        lake.delete_prefix(rejected_prefix)
-                    out_prefix = lk.day_prefix(lk.STAGE1_PREFIX, day)
-                    out_path = lake_io.output_path(out_prefix)
-                    st.stage1(flagged.filter("reject_reason IS NULL"), bumps, params).coalesce(
-                        config.output_partitions
-                    ).write.mode("overwrite").option("compression", "snappy").parquet(out_path)
-                    stage1_out = session.read.parquet(out_path)
-                    summary = st.stage1_summary(stage1_out, params.impact_threshold)
-                    written = lake_io.publish(out_path, out_prefix)
-                    stage1_meta.append(
-                        {
-                            "day": day.isoformat(),
-                            "raw_files": len(raw_files),
-                            "input_rows": valid + rejected,
-                            "rejected_rows": rejected,
-                            "context_filtered": valid - summary["rows"],
-                            **summary,
-                            "bytes": written,
-                            "sample_rows_generated": generated,
-                            "elapsed_s": _elapsed(t0),
-                        }
+                raw = session.read.parquet(lake_io.input_path(raw_prefix))
+                problems = st.check_raw_schema(raw.schema)
+                if problems:
+                    raise dg.Failure(
+                        f"{STAGE1} {day}: raw files under {lake.uri(raw_prefix)} do not match "
+                        f"the sensor schema: {'; '.join(problems)}",
+                        metadata={"problems": problems},
+                        allow_retries=False,
                     )
-                    context.log.info(f"{STAGE1} {day}: {stage1_meta[-1]}")
+                schema_columns = [f.name for f in raw.schema.fields]
+                flagged = st.flag_rows(st.conform_raw(raw), day)
+                reasons = {
+                    (r["reject_reason"] or "valid"): int(r["count"])
+                    for r in flagged.groupBy("reject_reason").count().collect()
+                }
+                valid = reasons.pop("valid", 0)
+                rejected = sum(reasons.values())
+                rejected_by_reason.update(reasons)
+                rejected_prefix = lk.day_prefix(lk.STAGE1_REJECTED_PREFIX, day)
+                if rejected:
+                    path = lake_io.output_path(rejected_prefix)
+                    flagged.filter("reject_reason IS NOT NULL").coalesce(1).write.mode(
+                        "overwrite"
+                    ).parquet(path)
+                    lake_io.publish(path, rejected_prefix)
                 else:
-                    stage1_out = session.read.parquet(
-                        lake_io.input_path(lk.day_prefix(lk.STAGE1_PREFIX, day))
-                    )
-                if run_stage2:
-                    t1 = time.monotonic()
-                    result = st.stage2(
-                        session, stage1_out, segments, day, config.max_segment_distance_m
-                    )
-                    prefix = lk.day_prefix(lk.STAGE2_PREFIX, day)
-                    key = f"{prefix}part-00000.parquet"
-                    lake.write_parquet(key, result.counts)
-                    for obj in lake.list(prefix):
-                        if obj.key != key:
-                            lake.delete_prefix(obj.key)
-                    stage2_meta.append(
-                        {
-                            "day": day.isoformat(),
-                            "segments": len(result.counts),
-                            "points": result.points,
-                            "dropped_points": result.dropped_points,
-                            "dropped_potholes": result.dropped_potholes,
-                            "dropped_share": round(result.dropped_share, 5),
-                            "segments_with_impacts": int((result.counts["impact_count"] > 0).sum()),
-                            "elapsed_s": _elapsed(t1),
-                        }
-                    )
-                    context.log.info(f"{STAGE2} {day}: {stage2_meta[-1]}")
+                    lake.delete_prefix(rejected_prefix)
+                out_prefix = lk.day_prefix(lk.STAGE1_PREFIX, day)
+                out_path = lake_io.output_path(out_prefix)
+                st.stage1(flagged.filter("reject_reason IS NULL"), bumps, params).coalesce(
+                    config.output_partitions
+                ).write.mode("overwrite").option("compression", "snappy").parquet(out_path)
+                stage1_out = session.read.parquet(out_path)
+                summary = st.stage1_summary(stage1_out, params.impact_threshold)
+                written = lake_io.publish(out_path, out_prefix)
+                stage1_meta.append(
+                    {
+                        "day": day.isoformat(),
+                        "raw_files": len(raw_files),
+                        "input_rows": valid + rejected,
+                        "rejected_rows": rejected,
+                        "context_filtered": valid - summary["rows"],
+                        **summary,
+                        "bytes": written,
+                        "sample_rows_generated": generated,
+                        "elapsed_s": _elapsed(t0),
+                    }
+                )
+                context.log.info(f"{STAGE1} {day}: {stage1_meta[-1]}")
+                t1 = time.monotonic()
+                result = st.stage2(
+                    session, stage1_out, segments, day, config.max_segment_distance_m
+                )
+                prefix = lk.day_prefix(lk.STAGE2_PREFIX, day)
+                key = f"{prefix}part-00000.parquet"
+                lake.write_parquet(key, result.counts)
+                for obj in lake.list(prefix):
+                    if obj.key != key:
+                        lake.delete_prefix(obj.key)
+                stage2_meta.append(
+                    {
+                        "day": day.isoformat(),
+                        "segments": len(result.counts),
+                        "points": result.points,
+                        "dropped_points": result.dropped_points,
+                        "dropped_potholes": result.dropped_potholes,
+                        "dropped_share": round(result.dropped_share, 5),
+                        "segments_with_impacts": int((result.counts["impact_count"] > 0).sum()),
+                        "elapsed_s": _elapsed(t1),
+                    }
+                )
+                context.log.info(f"{STAGE2} {day}: {stage2_meta[-1]}")
         finally:
             if cluster.enabled:
                 # The session runs on the instances about to stop: end it first.
@@ -493,87 +484,85 @@ def pothole_spark_stages(
 
     common = {"spark_master": spark.master, "cluster_nodes": len(nodes),
               "spark_startup_s": startup_s, "days": len(days)}
-    if run_stage1:
-        total_in = sum(m["input_rows"] for m in stage1_meta)
-        total_rejected = sum(m["rejected_rows"] for m in stage1_meta)
-        share = total_rejected / total_in if total_in else 0.0
-        check_results = []
-        if checks.selected(context, STAGE1, checks.RAW_INPUT_SCHEMA):
-            check_results.append(
-                dg.AssetCheckResult(
-                    asset_key=STAGE1,
-                    check_name=checks.RAW_INPUT_SCHEMA,
-                    passed=True,
-                    metadata={"columns": schema_columns},
-                )
+    total_in = sum(m["input_rows"] for m in stage1_meta)
+    total_rejected = sum(m["rejected_rows"] for m in stage1_meta)
+    share = total_rejected / total_in if total_in else 0.0
+    check_results = []
+    if checks.selected(context, STAGE1, checks.RAW_INPUT_SCHEMA):
+        check_results.append(
+            dg.AssetCheckResult(
+                asset_key=STAGE1,
+                check_name=checks.RAW_INPUT_SCHEMA,
+                passed=True,
+                metadata={"columns": schema_columns},
             )
-        if checks.selected(context, STAGE1, checks.RAW_INPUT_VALID_RANGES):
-            check_results.append(
-                dg.AssetCheckResult(
-                    asset_key=STAGE1,
-                    check_name=checks.RAW_INPUT_VALID_RANGES,
-                    passed=share <= config.max_rejected_share,
-                    metadata={
-                        "rejected_rows": total_rejected,
-                        "rejected_share": round(share, 5),
-                        "by_reason": dict(rejected_by_reason),
-                        "kept_aside_in": lake.uri(lk.STAGE1_REJECTED_PREFIX + "/"),
-                    },
-                )
-            )
-        yield dg.MaterializeResult(
-            asset_key=STAGE1,
-            metadata={
-                "dagster/row_count": sum(m["rows"] for m in stage1_meta),
-                "input_rows": total_in,
-                "rejected_rows": total_rejected,
-                "rejected_by_reason": dict(rejected_by_reason),
-                "context_filtered": sum(m["context_filtered"] for m in stage1_meta),
-                "suspects": sum(m["suspects"] for m in stage1_meta),
-                "vetoed_by_speed_bump": sum(m["vetoed"] for m in stage1_meta),
-                "potholes": sum(m["potholes"] for m in stage1_meta),
-                "sample_rows_generated": sum(m["sample_rows_generated"] for m in stage1_meta),
-                "per_day": dg.MetadataValue.json(stage1_meta),
-                "location": dg.MetadataValue.path(
-                    lake.uri(lk.day_prefix(lk.STAGE1_PREFIX, days[-1]))
-                ),
-                **common,
-            },
-            check_results=check_results,
         )
-    if run_stage2:
-        points = sum(m["points"] for m in stage2_meta)
-        dropped = sum(m["dropped_points"] for m in stage2_meta)
-        share = dropped / points if points else 0.0
-        check_results = []
-        if checks.selected(context, STAGE2, checks.DISTANCE_RULE_DROP_SHARE):
-            check_results.append(
-                dg.AssetCheckResult(
-                    asset_key=STAGE2,
-                    check_name=checks.DISTANCE_RULE_DROP_SHARE,
-                    passed=share <= config.max_dropped_share,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={
-                        "dropped_points": dropped,
-                        "dropped_share": round(share, 5),
-                        "max_distance_m": config.max_segment_distance_m,
-                    },
-                )
+    if checks.selected(context, STAGE1, checks.RAW_INPUT_VALID_RANGES):
+        check_results.append(
+            dg.AssetCheckResult(
+                asset_key=STAGE1,
+                check_name=checks.RAW_INPUT_VALID_RANGES,
+                passed=share <= config.max_rejected_share,
+                metadata={
+                    "rejected_rows": total_rejected,
+                    "rejected_share": round(share, 5),
+                    "by_reason": dict(rejected_by_reason),
+                    "kept_aside_in": lake.uri(lk.STAGE1_REJECTED_PREFIX + "/"),
+                },
             )
-        yield dg.MaterializeResult(
-            asset_key=STAGE2,
-            metadata={
-                "dagster/row_count": sum(m["segments"] for m in stage2_meta),
-                "points": points,
-                "dropped_points": dropped,
-                "dropped_share": round(share, 5),
-                "max_distance_m": config.max_segment_distance_m,
-                "segments_with_impacts": sum(m["segments_with_impacts"] for m in stage2_meta),
-                "per_day": dg.MetadataValue.json(stage2_meta),
-                **common,
-            },
-            check_results=check_results,
         )
+    yield dg.MaterializeResult(
+        asset_key=STAGE1,
+        metadata={
+            "dagster/row_count": sum(m["rows"] for m in stage1_meta),
+            "input_rows": total_in,
+            "rejected_rows": total_rejected,
+            "rejected_by_reason": dict(rejected_by_reason),
+            "context_filtered": sum(m["context_filtered"] for m in stage1_meta),
+            "suspects": sum(m["suspects"] for m in stage1_meta),
+            "vetoed_by_speed_bump": sum(m["vetoed"] for m in stage1_meta),
+            "potholes": sum(m["potholes"] for m in stage1_meta),
+            "sample_rows_generated": sum(m["sample_rows_generated"] for m in stage1_meta),
+            "per_day": dg.MetadataValue.json(stage1_meta),
+            "location": dg.MetadataValue.path(
+                lake.uri(lk.day_prefix(lk.STAGE1_PREFIX, days[-1]))
+            ),
+            **common,
+        },
+        check_results=check_results,
+    )
+    points = sum(m["points"] for m in stage2_meta)
+    dropped = sum(m["dropped_points"] for m in stage2_meta)
+    share = dropped / points if points else 0.0
+    check_results = []
+    if checks.selected(context, STAGE2, checks.DISTANCE_RULE_DROP_SHARE):
+        check_results.append(
+            dg.AssetCheckResult(
+                asset_key=STAGE2,
+                check_name=checks.DISTANCE_RULE_DROP_SHARE,
+                passed=share <= config.max_dropped_share,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "dropped_points": dropped,
+                    "dropped_share": round(share, 5),
+                    "max_distance_m": config.max_segment_distance_m,
+                },
+            )
+        )
+    yield dg.MaterializeResult(
+        asset_key=STAGE2,
+        metadata={
+            "dagster/row_count": sum(m["segments"] for m in stage2_meta),
+            "points": points,
+            "dropped_points": dropped,
+            "dropped_share": round(share, 5),
+            "max_distance_m": config.max_segment_distance_m,
+            "segments_with_impacts": sum(m["segments_with_impacts"] for m in stage2_meta),
+            "per_day": dg.MetadataValue.json(stage2_meta),
+            **common,
+        },
+        check_results=check_results,
+    )
 
 
 # -- PostgreSQL -----------------------------------------------------------------------------------

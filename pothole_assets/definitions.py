@@ -24,7 +24,8 @@ pothole_daily_job = dg.define_asset_job(
     "pothole_daily_job",
     selection=dg.AssetSelection.assets(*DAILY_ASSETS),
     description="One batch day: Spark stages, PostgreSQL load, geocoding, views and the email.",
-    tags={"pothole/spark_cluster": "1"},
+    # The instance allows one run at a time with this tag (dagster.yaml tag_concurrency_limits).
+    tags={"platform/cluster": "pothole-spark"},
 )
 pothole_reference_job = dg.define_asset_job(
     "pothole_reference_job",

@@ -73,7 +73,7 @@ def render_html(
             "충격 발생 구간",
             f"{_int(figures.get('active_segments')):,}{_change(figures.get('active_change'))}",
         ),
-        ("과속방지턱 제외", f"{_int(figures.get('vetoed')):,}"),
+        ("신규 민원", f"{_int(figures.get('complaints')):,}건"),
     ]
     kpi_rows = "".join(
         f"<li>{html.escape(label)}: <b>{html.escape(value)}</b></li>" for label, value in kpi
@@ -125,7 +125,6 @@ def render_map(segments: pd.DataFrame, top: pd.DataFrame, day: date) -> bytes:
             )
         ]
         ax.add_collection(LineCollection(lines, colors="#adb5bd", linewidths=1.2))
-        ax.autoscale()
         for _, row in top.iterrows():
             lon, lat = float(row["centroid_lon"]), float(row["centroid_lat"])
             ax.scatter([lon], [lat], s=160, color="#dc3545", zorder=3, edgecolors="white")
@@ -140,7 +139,17 @@ def render_map(segments: pd.DataFrame, top: pd.DataFrame, day: date) -> bytes:
         ax.set_title(f"Repair priority TOP {len(top)} - {day.isoformat()}")
         ax.set_xlabel("longitude")
         ax.set_ylabel("latitude")
-        ax.set_aspect(1 / max(0.2, math.cos(math.radians(float(segments["start_lat"].mean())))))
+        # a square window in metres around the network, so the road keeps its shape
+        lons = pd.concat([segments["start_lon"], segments["end_lon"]])
+        lats = pd.concat([segments["start_lat"], segments["end_lat"]])
+        cos_lat = max(0.2, math.cos(math.radians(float(lats.mean()))))
+        half = max(float(lons.max() - lons.min()) * cos_lat, float(lats.max() - lats.min()))
+        half = half * 0.55 or 0.005
+        mid_lon, mid_lat = float(lons.mean()), float(lats.mean())
+        ax.set_xlim(mid_lon - half / cos_lat, mid_lon + half / cos_lat)
+        ax.set_ylim(mid_lat - half, mid_lat + half)
+        ax.set_aspect(1 / cos_lat)
+        ax.ticklabel_format(useOffset=False, style="plain")
         ax.grid(True, linewidth=0.3)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", bbox_inches="tight")
