@@ -1,8 +1,8 @@
 """Production SQLite maintenance: backup throughput, sensor evaluation, monthly totals.
 
 Two live databases (three years, 200 items, the ERP's three date shapes, all six indexes, WAL mode)
-are generated once under PLATFORM_HOME/bench/production and reused: about 500 MB (2,300,000 rows) for
-the backup and the sensor, and 5,000,000 rows (about 1 GB) for the monthly totals.
+are generated once under PLATFORM_HOME/bench/production and reused: about 500 MB (2,300,000 rows)
+for the backup and the sensor, and 5,000,000 rows (about 1 GB) for the monthly totals.
 
 - Backup: the verified online backup (`backup_database`: SQLite backup API from a read-only
   connection + quick_check) and the bare backup-API copy, against a plain file copy (shutil) of the
