@@ -1,0 +1,123 @@
+"""ISO week 53 and New Year, and what each schedule requests."""
+
+import datetime as dt
+
+import dagster as dg
+import sqlalchemy as sa
+
+from inspig_assets import schema as t
+from inspig_assets.definitions import defs
+from inspig_assets.periods import KST, ReportWeek
+from inspig_assets.productivity import StatPeriod, compute_local, save_rows
+from inspig_assets.report import RunOptions, run_week
+from inspig_assets.sample import SampleSpec, load_sample
+from inspig_assets.schedules import (
+    inspig_productivity_monthly_schedule,
+    inspig_productivity_weekly_schedule,
+    inspig_weekly_am7_schedule,
+    inspig_weekly_pm2_schedule,
+)
+from resources.farm_db import FarmDbResource
+
+NOW = dt.datetime(2027, 1, 11, 0, 5, tzinfo=KST)
+
+
+def test_week_53_and_new_year_periods() -> None:
+    w53 = ReportWeek.before(dt.date(2021, 1, 4))
+    assert (w53.dt_from, w53.dt_to, w53.year, w53.week_no) == (
+        dt.date(2020, 12, 28), dt.date(2021, 1, 3), 2020, 53,
+    )  # fmt: skip
+    assert w53.ytd_from == dt.date(2019, 12, 30)  # ISO year 2020, not Jan 1-3 of 2021
+    assert (w53.previous.year, w53.previous.week_no) == (2020, 52)
+    assert (w53.next.year, w53.next.week_no) == (2021, 1)
+    new_year = ReportWeek.of_iso(2025, 1)
+    assert (new_year.dt_from, new_year.dt_to) == (dt.date(2024, 12, 30), dt.date(2025, 1, 5))
+    assert (new_year.previous.year, new_year.previous.week_no) == (2024, 52)
+    # the seed's table: a run on 12/22..12/28 reports W51, on 12/29..12/31 W52 (2025)
+    assert ReportWeek.before(dt.date(2025, 12, 28)).week_no == 51
+    assert ReportWeek.before(dt.date(2025, 12, 31)).week_no == 52
+    assert ReportWeek.before(dt.date(2025, 12, 22)).week_no == 51  # a Monday: the week before
+    period = StatPeriod.week(dt.date(2026, 12, 28))
+    assert (period.stat_year, period.period_no, period.stat_date) == (2026, 53, "2027-01-03")
+
+
+def test_week_53_then_week_1_reports(farm_db: FarmDbResource) -> None:
+    spec = SampleSpec(farms=6, sows_per_farm=30, history_days=420, until=dt.date(2027, 1, 12))
+    with farm_db.begin() as conn:
+        load_sample(conn, spec, farm_db.insert_rows)
+    w53 = ReportWeek.of_iso(2026, 53)
+    period = StatPeriod.week(w53.dt_from)  # a future partition today: call the logic directly
+    with farm_db.begin() as conn:
+        rows = compute_local(conn, [1013, 1387, 2807, 4223, 848, 10001], period)
+        save_rows(conn, rows, [r["farm_no"] for r in rows], period, farm_db.insert_rows, NOW)
+    engine = farm_db.get_engine()
+    first = run_week(engine, w53, "AM7", RunOptions(), inserter=farm_db.insert_rows)
+    second = run_week(engine, w53.next, "AM7", RunOptions(), inserter=farm_db.insert_rows)
+    assert first.completed and second.completed == first.completed
+    with engine.connect() as conn:
+        masters = conn.execute(
+            sa.select(t.ts_ins_master.c.report_year, t.ts_ins_master.c.report_week_no,
+                      t.ts_ins_master.c.dt_from, t.ts_ins_master.c.dt_to)
+            .order_by(t.ts_ins_master.c.seq)
+        ).fetchall()  # fmt: skip
+        rows = {
+            (r.report_week_no, r.farm_no): r
+            for r in conn.execute(sa.select(t.ts_ins_week)).fetchall()
+        }
+        lpd_ytd = dict(
+            conn.execute(
+                sa.select(t.tm_lpd_data.c.farm_no, sa.func.count())
+                .where(t.tm_lpd_data.c.dochuk_dt.between("2025-12-29", "2027-01-03"))
+                .group_by(t.tm_lpd_data.c.farm_no)
+            ).fetchall()
+        )
+    assert [tuple(m) for m in masters] == [
+        (2026, 53, "20261228", "20270103"),
+        (2027, 1, "20270104", "20270110"),
+    ]
+    for farm in first.completed:
+        w53_row, w1_row = rows[(53, farm)], rows[(1, farm)]
+        # year-to-date of W53 covers ISO year 2026 (from 2025-12-29), including 2027-01-01..03
+        assert w53_row.last_sh_sum == lpd_ytd.get(farm, 0)
+        # W01 starts a new ISO year: year-to-date is the week itself
+        assert w1_row.last_sh_sum == w1_row.last_sh_cnt
+        assert w1_row.last_bm_sum_cnt == w1_row.last_bm_cnt
+        # the previous week is found across the year boundary
+        assert w1_row.modon_reg_chg == w1_row.modon_reg_cnt - w53_row.modon_reg_cnt
+        # productivity of ISO 2026-W53 (stat date 2027-01-03) feeds the W53 sow inventory
+        assert w53_row.modon_sangsi_cnt is not None
+
+
+def _tick(schedule: object, when: dt.datetime) -> list[dg.RunRequest]:
+    repository = defs.get_repository_def()
+    resolved = repository.get_schedule_def(schedule.name)  # type: ignore[attr-defined]
+    context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=repository)
+    return list(resolved.evaluate_tick(context).run_requests or [])
+
+
+def test_report_schedules_request_last_week_of_their_group() -> None:
+    monday = dt.datetime(2026, 11, 23, 2, 0, tzinfo=KST)
+    (am7,) = _tick(inspig_weekly_am7_schedule, monday)
+    (pm2,) = _tick(inspig_weekly_pm2_schedule, monday.replace(hour=12))
+    assert am7.partition_key == dg.MultiPartitionKey({"week": "2026-11-16", "group": "AM7"})
+    assert pm2.partition_key == dg.MultiPartitionKey({"week": "2026-11-16", "group": "PM2"})
+    (new_year,) = _tick(inspig_weekly_am7_schedule, dt.datetime(2027, 1, 4, 2, 0, tzinfo=KST))
+    assert new_year.partition_key == dg.MultiPartitionKey({"week": "2026-12-28", "group": "AM7"})
+    assert inspig_weekly_am7_schedule.cron_schedule == "0 2 * * 1"
+    assert inspig_weekly_pm2_schedule.cron_schedule == "0 12 * * 1"
+    assert inspig_weekly_am7_schedule.execution_timezone == "Asia/Seoul"
+
+
+def test_productivity_schedules() -> None:
+    (weekly,) = _tick(
+        inspig_productivity_weekly_schedule, dt.datetime(2026, 11, 23, 0, 5, tzinfo=KST)
+    )
+    assert weekly.partition_key == "2026-11-16"
+    resolved = defs.get_repository_def().get_schedule_def("inspig_productivity_weekly_schedule")
+    assert (resolved.cron_schedule, resolved.execution_timezone) == ("5 0 * * 1", "Asia/Seoul")
+    for day in (1, 15):
+        (monthly,) = _tick(
+            inspig_productivity_monthly_schedule, dt.datetime(2026, 12, day, 2, 5, tzinfo=KST)
+        )
+        assert monthly.partition_key == "2026-11-01"
+    assert inspig_productivity_monthly_schedule.cron_schedule == "5 2 1,15 * *"
