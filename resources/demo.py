@@ -67,13 +67,24 @@ class Stage:
 
 
 def plan_stages(defs: dg.Definitions) -> list[Stage]:
-    """Order the location's materializable assets into stages, upstream stages first."""
+    """Order the location's materializable assets into stages, upstream stages first.
+
+    The assets of a multi-asset that cannot be subset always stay in one stage.
+    """
     graph = defs.resolve_asset_graph()
-    todo = {key for key in graph.materializable_asset_keys}
-    done: set[dg.AssetKey] = set()
+    units: dict[dg.AssetKey, frozenset[dg.AssetKey]] = {}
+    for key in graph.materializable_asset_keys:
+        assets_def = graph.assets_def_for_key(key)
+        units[key] = frozenset({key}) if assets_def.can_subset else frozenset(assets_def.keys)
+    todo = set(units)
     stages: list[Stage] = []
     while todo:
-        ready = [key for key in todo if not (graph.get(key).parent_keys & todo) - done]
+        ready = set()
+        for key in todo:
+            unit = units[key]
+            upstream = set().union(*(graph.get(k).parent_keys for k in unit)) - unit
+            if not upstream & todo:
+                ready |= unit
         if not ready:  # cannot happen in a valid graph; guard against an endless loop
             raise RuntimeError(f"cannot order assets: {sorted(k.to_user_string() for k in todo)}")
         by_partitions: dict[object, Stage] = {}
@@ -83,7 +94,6 @@ def plan_stages(defs: dg.Definitions) -> list[Stage]:
         # Run one partitions definition per pass so that later passes see their upstreams.
         stage = max(by_partitions.values(), key=lambda s: len(s.keys))
         stages.append(stage)
-        done |= set(stage.keys)
         todo -= set(stage.keys)
     return stages
 
@@ -119,12 +129,17 @@ def run_location(
     summary = LocationSummary(name)
     started = time.monotonic()
     defs = location_defs(module_name)
+    stages = plan_stages(defs)
+    if not stages:
+        if log:
+            print(f"[{name}] no assets yet")
+        return summary
     # The same code pointer `dagster asset materialize -m MODULE` uses: every step process of the
     # run re-imports the location module and runs its implicit asset job.
     job = ReconstructableRepository.for_module(
         module_name, "defs", working_directory=str(WORKSPACE.parent)
     ).get_reconstructable_job(defs.resolve_implicit_global_asset_job_def().name)
-    for stage in plan_stages(defs):
+    for stage in stages:
         for partition in sample_partition_keys(stage.partitions_def):
             tags = {"platform/demo": "true"}
             if partition is not None and stage.partitions_def is not None:

@@ -1,5 +1,7 @@
 """A small code location used to test the demo runner (two partitions definitions, checks)."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="Asia/Seoul")
@@ -42,7 +44,20 @@ def region_table_fails() -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=False)
 
 
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("report_master", deps=[stations]),
+        dg.AssetSpec("report_rows", deps=["report_master"]),
+    ],
+    can_subset=False,
+)
+def report() -> Iterator[dg.MaterializeResult]:
+    """Two report tables written together."""
+    yield dg.MaterializeResult(asset_key="report_master", metadata={"dagster/row_count": 1})
+    yield dg.MaterializeResult(asset_key="report_rows", metadata={"dagster/row_count": 5})
+
+
 defs = dg.Definitions(
-    assets=[stations, readings, daily_summary, region_table],
+    assets=[stations, readings, daily_summary, region_table, report],
     asset_checks=[readings_not_empty, region_table_fails],
 )

@@ -47,9 +47,11 @@ def test_run_location_materializes_everything_on_a_real_instance() -> None:
             "readings",
             "daily_summary",
             "region_table",
+            "report_master",
+            "report_rows",
         }
-        assert summary.rows == 3 + 24 + 1 + 10 + 10
+        assert summary.rows == 3 + 24 + 1 + 10 + 10 + 1 + 5
         assert summary.checks_passed == 1 and summary.checks_failed == 2
         assert not summary.ok and not summary.runs_failed
         runs = instance.get_runs()
-        assert len(runs) == 5 and all(r.tags.get("platform/demo") == "true" for r in runs)
+        assert len(runs) == 6 and all(r.tags.get("platform/demo") == "true" for r in runs)
