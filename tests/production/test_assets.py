@@ -206,3 +206,32 @@ def test_local_location_generates_samples_under_platform_home(
         f"archive_{dt.date.today().year - 1}.db"
     ]
     dg.Definitions.validate_loadable(defs)
+
+
+def test_observations_report_size_rows_and_date_range(production_db: ProductionDbResource) -> None:
+    observe_job = dg.define_asset_job(
+        "observe", selection=[assets.production_live_db.key, assets.production_archive_dbs.key]
+    )
+    definitions = dg.Definitions(
+        assets=[assets.production_live_db, assets.production_archive_dbs],
+        jobs=[observe_job],
+        resources={"production_db": production_db},
+    )
+    result = definitions.resolve_job_def("observe").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    seen = {
+        e.asset_key.to_user_string(): e.asset_observation_data.asset_observation.metadata
+        for e in result.get_asset_observation_events()
+    }
+    live = seen["production_live_db"]
+    assert live["dagster/row_count"].value == 11
+    assert (live["min_date"].value[:10], live["max_date"].value[:10]) == (
+        "2025-12-31",
+        "2026-02-15",
+    )
+    assert live["rows_outside_range"].value == 2 and live["cutoff"].value == "2026-01-01"
+    archives = seen["production_archive_dbs"]
+    assert archives["archives"].value == "archive_2025.db"
+    assert archives["dagster/row_count"].value == 9

@@ -80,6 +80,7 @@ def test_sensor_waits_for_the_writer_then_requests_maintenance_and_changed_month
     sensor_db = ProductionDbResource(
         db_dir=str(db_dir), stabilization_checks=3, stabilization_wait_seconds=WAIT
     )
+    files_before = set(os.listdir(db_dir))
     requests, cursor = _tick(sensor_db, None)
     assert requests == []  # first sight of the files: settling
     requests, cursor = _settle(sensor_db, cursor)
@@ -91,10 +92,10 @@ def test_sensor_waits_for_the_writer_then_requests_maintenance_and_changed_month
         "2026-02-01",
     ]
     assert [r.job_name for r in requests].count("production_maintenance_job") == 1
-    assert "files" in json.loads(cursor)  # all state lives in the cursor, no state file
-    assert sorted(os.listdir(db_dir)) == sorted(
-        n for n in os.listdir(db_dir) if not n.endswith(".json")
-    )
+    # all state lives in the cursor: the sensor leaves no file behind (SQLite's own -wal/-shm aside)
+    assert set(json.loads(cursor)) == {"files", "fingerprints"}
+    new_files = set(os.listdir(db_dir)) - files_before
+    assert {n for n in new_files if not n.endswith(("-wal", "-shm"))} == set()
 
     live = db_dir / "production_analysis.db"
     writer = start_writer("append", "--db", str(live), "--duration", "1.0", "--day", "2026-03-15")
