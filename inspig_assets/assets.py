@@ -25,7 +25,7 @@ GROUP = "inspig"
 KINDS = {"oracle"}
 DEMO_SAMPLE_FARMS = 50
 RETRY = dg.RetryPolicy(
-    max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
 

@@ -222,11 +222,14 @@ def _load(
 
 
 def _productive_from(sow: Sow) -> int | None:
-    """First day the sow counts in the productive herd: entry if already mated, else 1st mating."""
+    """First day the sow counts in the productive herd (상시모돈: mated at least once).
+
+    From entry when she entered mated or with a parity, else from her first recorded mating,
+    farrowing, weaning or accident (any of them means she has been mated).
+    """
     if sow.in_sancha > 0 or sow.in_gyobae_cnt > 0:
         return sow.in_dt
-    first = next((w.day for w in sow.works if w.gubun == "G"), None)
-    return first
+    return next((w.day for w in sow.works if w.gubun in "GBEF"), None)
 
 
 def farm_statistics(
