@@ -12,16 +12,9 @@ from production_assets import backups, maintenance
 from production_assets.backups import KST
 from production_assets.databases import DatabaseFileError, DbFile, file_stats, row_count
 from production_assets.partitions import production_monthly_partitions
-from production_assets.schema import (
-    MONTHLY_VIEW_SQL,
-    metadata,
-)
-from production_assets.schema import (
-    production_monthly_totals as monthly_table,
-)
-from production_assets.schema import (
-    production_rejected_records as rejected_table,
-)
+from production_assets.schema import MONTHLY_VIEW_SQL, metadata
+from production_assets.schema import production_monthly_totals as monthly_table
+from production_assets.schema import production_rejected_records as rejected_table
 from production_assets.sources import ProductionDbResource
 from production_assets.summaries import monthly_totals
 from resources.warehouse import WarehouseResource
@@ -49,19 +42,31 @@ def _fail(errors: dict[str, str], what: str) -> None:
         )
 
 
-def _observe(files: list[DbFile], production_db: ProductionDbResource) -> dg.ObserveResult:
-    stats = [file_stats(f, production_db.busy_timeout_seconds) for f in files]
-    version = ";".join(f"{s.name}:{s.mtime}:{s.size_bytes}" for s in stats) or "none"
+def _observe(
+    files: list[DbFile], production_db: ProductionDbResource, extra: dict[str, str]
+) -> dg.ObserveResult:
+    """Stats of each file; an unreadable file is reported, never stops the other steps of a run."""
+    stats = []
+    errors: dict[str, str] = {}
+    for db in files:
+        try:
+            stats.append(file_stats(db, production_db.busy_timeout_seconds))
+        except DatabaseFileError as exc:
+            errors[db.name] = str(exc)
+    version = ";".join(f"{s.name}:{s.mtime}:{s.size_bytes}" for s in stats)
+    version += "".join(f";{name}:unreadable" for name in errors)
     return dg.ObserveResult(
-        data_version=dg.DataVersion(version),
+        data_version=dg.DataVersion(version or "none"),
         metadata={
             "dagster/row_count": sum(s.row_count for s in stats),
             "files": dg.MetadataValue.json([s.as_dict() for s in stats]),
+            "unreadable": dg.MetadataValue.json(errors),
             "size_mb": round(sum(s.size_bytes for s in stats) / 1024**2, 2),
             "min_date": min((s.min_date for s in stats if s.min_date), default=None) or "-",
             "max_date": max((s.max_date for s in stats if s.max_date), default=None) or "-",
             "rows_outside_range": sum(s.rows_outside_range for s in stats),
             "source": _source_label(production_db),
+            **extra,
         },
     )
 
@@ -72,9 +77,7 @@ def _observe(files: list[DbFile], production_db: ProductionDbResource) -> dg.Obs
 def production_live_db(production_db: ProductionDbResource) -> dg.ObserveResult:
     """The ERP's live production database file."""
     layout = production_db.layout()
-    result = _observe([layout.live], production_db)
-    result.metadata["cutoff"] = layout.cutoff or "-"  # type: ignore[index]
-    return result
+    return _observe([layout.live], production_db, {"cutoff": layout.cutoff or "-"})
 
 
 @dg.observable_source_asset(
@@ -85,9 +88,8 @@ def production_live_db(production_db: ProductionDbResource) -> dg.ObserveResult:
 def production_archive_dbs(production_db: ProductionDbResource) -> dg.ObserveResult:
     """Yearly archive database files (archive_YYYY.db) found in the database folder."""
     layout = production_db.layout()
-    result = _observe(list(layout.archives), production_db)
-    result.metadata["archives"] = ", ".join(a.name for a in layout.archives) or "-"  # type: ignore[index]
-    return result
+    names = ", ".join(a.name for a in layout.archives) or "-"
+    return _observe(list(layout.archives), production_db, {"archives": names})
 
 
 @dg.asset(
@@ -195,7 +197,9 @@ class BackupConfig(dg.Config):
     force: bool = False
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[production_db_statistics])
+# Backups do not wait for index healing or ANALYZE: a file those steps cannot handle must not
+# stop the other files from being backed up.
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[production_live_db, production_archive_dbs])
 def production_db_backups(
     context: dg.AssetExecutionContext,
     config: BackupConfig,

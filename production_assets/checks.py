@@ -1,5 +1,7 @@
 """Asset checks of the production database files and their backups."""
 
+import datetime as dt
+
 import dagster as dg
 
 from production_assets import backups, maintenance
@@ -16,6 +18,7 @@ REQUIRED_INDEXES_CHECK = "required_indexes_present"
 WAL_SIZE_CHECK = "wal_below_limit"
 FREE_DISK_CHECK = "free_disk_space"
 BACKUPS_CURRENT_CHECK = "backups_current"
+BACKUP_MAX_AGE = dt.timedelta(hours=26)
 
 
 @dg.asset_check(asset=production_db_indexes, name=INTEGRITY_CHECK)
@@ -92,22 +95,29 @@ def production_db_free_disk_check(production_db: ProductionDbResource) -> dg.Ass
 def production_db_backups_current_check(
     production_db: ProductionDbResource,
 ) -> dg.AssetCheckResult:
-    """Every file has a backup taken after its last change, and retention holds."""
+    """Every file has a backup from the last day or from after its last change; retention holds."""
     backup_dir = production_db.backups_path()
-    stale: list[str] = []
-    counts: dict[str, int] = {}
+    now = dt.datetime.now(backups.KST)
+    uncovered: list[str] = []
+    over_retention: list[str] = []
+    newest: dict[str, str] = {}
     for db in production_db.layout().files:
         if not db.path.exists():
-            stale.append(f"{db.name} (file missing)")
+            uncovered.append(f"{db.name} (file missing)")
             continue
-        counts[db.backup_prefix] = len(backups.list_backups(backup_dir, db.backup_prefix))
-        if not backups.is_current(db.path, backup_dir, db.backup_prefix):
-            stale.append(db.name)
+        found = backups.list_backups(backup_dir, db.backup_prefix)
+        newest[db.name] = found[0][1].name if found else "-"
+        recent = bool(found) and now - found[0][0] <= BACKUP_MAX_AGE
+        if not (recent or backups.is_current(db.path, backup_dir, db.backup_prefix)):
+            uncovered.append(db.name)
+        if len(found) > production_db.retention_for(db):
+            over_retention.append(db.name)
     return dg.AssetCheckResult(
-        passed=not stale,
+        passed=not uncovered and not over_retention,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "without_current_backup": ", ".join(stale) or "-",
-            "backups": dg.MetadataValue.json(counts),
+            "without_recent_backup": ", ".join(uncovered) or "-",
+            "over_retention": ", ".join(over_retention) or "-",
+            "newest": dg.MetadataValue.json(newest),
         },
     )

@@ -95,6 +95,10 @@ def write_database(
 
 def ensure_sample(folder: Path, today: dt.date) -> list[Path]:
     """Create the sample live and archive databases that do not exist yet; returns those created."""
+    live = folder / LIVE_DB_NAME
+    has_archive = folder.is_dir() and any(folder.glob("archive_*.db"))
+    if has_archive and live.exists():
+        return []
     folder.mkdir(parents=True, exist_ok=True)
     created = []
     archive_year = today.year - 1
@@ -103,11 +107,10 @@ def ensure_sample(folder: Path, today: dt.date) -> list[Path]:
         for day in _days(dt.date(archive_year - 1, 1, 1), dt.date(today.year, 1, 1))
         for row in day_rows(day)
     ]
-    if not any(folder.glob("archive_*.db")):
+    if not has_archive:
         path = folder / f"archive_{archive_year}.db"
         write_database(path, archive_rows, list(REQUIRED_INDEXES.values()))
         created.append(path)
-    live = folder / LIVE_DB_NAME
     if not live.exists():
         current = [row for day in _days(dt.date(today.year, 1, 1), today) for row in day_rows(day)]
         # The ERP re-sends the end of the previous year: those rows already live in the archive.

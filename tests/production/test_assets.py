@@ -235,3 +235,4 @@ def test_observations_report_size_rows_and_date_range(production_db: ProductionD
     archives = seen["production_archive_dbs"]
     assert archives["archives"].value == "archive_2025.db"
     assert archives["dagster/row_count"].value == 9
+    assert archives["unreadable"].value == {}

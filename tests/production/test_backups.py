@@ -93,6 +93,8 @@ def test_backup_asset_keeps_n_per_file_and_names_them_by_prefix(db_dir: Path) ->
         assert result.success
     backups = sorted(os.listdir(db_dir / "backups"))
     assert [n.rsplit("_", 2)[0] for n in backups] == ["archive_2025", "production", "production"]
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks["backups_current"] and checks["free_disk_space"]
     # unchanged files are not copied again unless forced
     result = job.execute_in_process(resources={"production_db": resource}, instance=instance)
     meta = result.asset_materializations_for_node("production_db_backups")[0].metadata
@@ -142,3 +144,18 @@ def test_live_file_is_read_only_to_the_backup(db_dir: Path) -> None:
     conn = sqlite3.connect(live)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+
+
+def test_a_corrupt_archive_does_not_stop_the_live_backup(db_dir: Path) -> None:
+    (db_dir / "archive_2025.db").write_bytes(b"not a database" * 500)
+    result = defs.resolve_job_def("production_maintenance_job").execute_in_process(
+        resources={"production_db": ProductionDbResource(db_dir=str(db_dir))},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = result.failure_data_for_node("production_db_backups").error.message
+    assert "archive_2025.db" in message
+    made = os.listdir(db_dir / "backups")
+    assert len(made) == 1 and made[0].startswith("production_")
+    assert integrity_check(db_dir / "backups" / made[0], quick=True) == ["ok"]
