@@ -4,9 +4,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import oracle
 from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
 
+from inspig_assets import checks as ck
 from inspig_assets import schema
-from inspig_assets.periods import ReportWeek
-from inspig_assets.report import RunOptions, run_week
+from inspig_assets.periods import ReportWeek, now_kst
+from inspig_assets.productivity import (
+    StatPeriod,
+    all_farms,
+    compute_local,
+    save_rows,
+    service_farms,
+)
+from inspig_assets.report import RunOptions, find_master, run_week, schedule_gate
 from resources.farm_db import FarmDbResource
 
 from .conftest import SAMPLE_UNTIL
@@ -48,6 +56,19 @@ def test_every_executed_statement_compiles_for_oracle(sample_db: FarmDbResource)
         run_week(engine, week, "AM7", RunOptions(test_mode=True, init_week=True))
         run_week(engine, week, None, RunOptions(), farm_no=1387, inserter=sample_db.insert_rows)
         run_week(engine, week, "AM7", RunOptions(test_mode=True, init_all=True, farm_list=(848,)))
+        period = StatPeriod.week(week.dt_from)
+        with engine.begin() as conn:
+            farms = service_farms(conn, week.dt_to)
+            assert all_farms(conn)
+            rows = compute_local(conn, farms, period)
+            save_rows(conn, rows, farms, period, sample_db.insert_rows, now_kst())
+            seq = find_master(conn, week)
+            assert seq is not None
+            ck.master_count_mismatch(conn, seq)
+            ck.missing_fixed_rows(conn, seq, "AM7")
+            ck.farms_without_logs(conn, seq, "AM7")
+            ck.error_farms(conn, seq, "AM7")
+            schedule_gate(conn)
     finally:
         sa.event.remove(engine, "before_execute", capture)
     assert len(statements) > 40
