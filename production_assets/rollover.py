@@ -194,6 +194,8 @@ def rollover(
         rows_before=rows_before,
         cutoff_before=layout.cutoff,
     )
+    # Any write by the ERP from here on (final backup included) aborts the rollover before the swap.
+    live_sig = signature(live)
     try:
         for db in (layout.live, existing):
             if db is not None:
@@ -207,7 +209,6 @@ def rollover(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:
-        live_sig = signature(live)
         snapshot = work / "live_snapshot.db"
         src = connect_ro(live)
         try:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from production_assets.databases import signature
+from production_assets.databases import discover, signature
 from production_assets.definitions import defs as DEFS
 from production_assets.sensors import production_db_change_sensor
 from production_assets.sources import ProductionDbResource
-from production_assets.watch import MAX_STABILIZATION_RESTARTS, FileWatch, advance
+from production_assets.watch import MAX_STABILIZATION_RESTARTS, FileWatch, advance, evaluate
 from tests.production.conftest import run_writer, writer_report
 
 WAIT = 0.05
@@ -126,3 +126,27 @@ def test_sensor_after_the_erp_replaces_the_file(db_dir: Path) -> None:
     requests, _ = _settle(sensor_db, cursor)
     # The new file has February rows only: January vanished, February changed.
     assert _months(requests) == ["2026-01-01", "2026-02-01"]
+
+
+def test_a_change_that_cannot_be_read_is_taken_up_again(db_dir: Path) -> None:
+    layout = discover(db_dir)
+    live = db_dir / "production_analysis.db"
+    outcome = None
+    cursor = None
+    for now in range(5):  # settle the initial state
+        outcome = evaluate(cursor, layout, float(now), checks=2, wait_s=0.5)
+        cursor = outcome.cursor
+    good = live.read_bytes()
+    live.write_bytes(b"garbage" * 1000)  # the ERP is half way through replacing the file
+    for now in range(10, 13):
+        outcome = evaluate(cursor, layout, float(now), checks=2, wait_s=0.5)
+        cursor = outcome.cursor
+    assert outcome.fired == [] and "production_analysis.db" in outcome.errors
+    live.write_bytes(good)
+    (db_dir / "production_analysis.db-wal").unlink(missing_ok=True)
+    fired = []
+    for now in range(20, 24):
+        outcome = evaluate(cursor, layout, float(now), checks=2, wait_s=0.5)
+        cursor = outcome.cursor
+        fired += outcome.fired
+    assert fired == ["production_analysis.db"] and outcome.errors == {}
