@@ -4,8 +4,8 @@ Dates are proleptic ordinals (`date.toordinal()`) so that day arithmetic is inte
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from inspig_assets.periods import ReportWeek
@@ -62,8 +62,10 @@ def round_half_up(value: float | None, digits: int = 1) -> float | None:
     """Oracle-style ROUND (half away from zero), used for every ratio and average in the report."""
     if value is None:
         return None
-    quantum = Decimal(1).scaleb(-digits)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    scale = 10.0**digits
+    scaled = abs(value) * scale
+    # the epsilon absorbs binary noise such as 2.675 * 100 = 267.49999999999997
+    return math.copysign(math.floor(scaled + 0.5 + 1e-9 * max(1.0, scaled)) / scale, value)
 
 
 def ratio(part: float, whole: float, digits: int = 1, scale: float = 100.0) -> float:
@@ -104,17 +106,24 @@ class Sow:
     out_gubun_cd: str | None
     out_reason_cd: str | None
     works: list[Work] = field(default_factory=list)
+    memo: dict[int, Work | None] = field(default_factory=dict, repr=False, compare=False)
 
     def alive_at(self, base: int) -> bool:
         """In the herd at the end of day `base`."""
         return self.in_dt <= base < self.out
 
     def last_work(self, base: int) -> Work | None:
-        """The latest status-setting work (G/B/E/F) on or before `base`."""
+        """The latest status-setting work (G/B/E/F) on or before `base` (memoised per base)."""
+        memo = self.memo
+        if base in memo:
+            return memo[base]
+        found = None
         for work in reversed(self.works):
             if work.day <= base and work.gubun in WORK_KINDS:
-                return work
-        return None
+                found = work
+                break
+        memo[base] = found
+        return found
 
     def next_work(self, work: Work, base: int) -> Work | None:
         """The work following `work` (SEQ+1), when it happened on or before `base`."""

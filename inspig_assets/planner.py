@@ -133,17 +133,18 @@ def _modon_plan(
         return plan
     rows = _selected_rows(farm, job, tasks)
     exact = job == JOB_PREGNANCY
-    living = [s for s in farm.sows if s.alive_at(base)]
-    states = [(s, s.last_work(base)) for s in living]
+    states = [
+        (s, s.last_work(base), s.status(base), s.parity(base))
+        for s in farm.sows
+        if s.alive_at(base)
+    ]
     for row in rows:
         item = PlanItem(row.wk_nm, row.std_cd, row.modon_status_cd, f"{row.pass_day}일")
-        for sow, last in states:
-            status = sow.status(base)
+        for sow, last, status, parity in states:
             if row.modon_status_cd and status != row.modon_status_cd:
                 continue
             if job == JOB_WEANING and status not in (LACTATING, SURROGATE):
                 continue
-            parity = sow.parity(base)
             if row.s_sancha is not None and parity < row.s_sancha:
                 continue
             if row.e_sancha is not None and parity > row.e_sancha:

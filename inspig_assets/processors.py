@@ -655,12 +655,22 @@ def shipment_processor(farm: FarmData, ctx: RunContext, done: Done) -> Result:
     for (_pig, eday), (heads, _kg) in farm.eu.items():
         weaned_on[eday] += heads
 
+    day_values: dict[int, dict[str, Any]] = {}
+
     def per_day(code: str, d: int) -> float | None:
         items = daily[d]
         if code == "EU_DUSU":
             return weaned_on.get(d - eu_days, 0)
         if not items:
             return None
+        if code == "EU_RATIO":
+            eu = weaned_on.get(d - eu_days, 0)
+            return ratio(len(items), eu) if eu else None
+        if d not in day_values:
+            day_values[d] = _day_values(items)
+        return day_values[d][code]
+
+    def _day_values(items: list[tuple[float, float, str | None, str | None]]) -> dict[str, Any]:
         cnt = len(items)
         q11 = sum(1 for i in items if i[2] == "1+")
         q1 = sum(1 for i in items if i[2] == "1")
@@ -677,10 +687,7 @@ def shipment_processor(farm: FarmData, ctx: RunContext, done: Done) -> Result:
             "AVG_BACK": round_half_up(sum(i[1] for i in items) / cnt, 1),
             "ONE_RATIO": ratio(q11 + q1, cnt),
         }
-        if code == "EU_RATIO":
-            eu = weaned_on.get(d - eu_days, 0)
-            return ratio(cnt, eu) if eu else None
-        return values[code]
+        return values
 
     but_total = sum(len(v) for v in daily.values())
     net_total = sum(i[0] for v in daily.values() for i in v)
