@@ -35,10 +35,10 @@ instance:
 	@cp dagster.yaml "$(DAGSTER_HOME)/dagster.yaml"
 
 demo: install instance
-	"$(UV)" run --frozen python -m resources.embedded_pg -- python -m resources.demo $(LOCATIONS)
+	"$(UV)" run --frozen python -m resources.local_services -- python -m resources.demo $(LOCATIONS)
 
 dev: install instance
-	"$(UV)" run --frozen python -m resources.embedded_pg -- \
+	"$(UV)" run --frozen python -m resources.local_services -- \
 		dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
 
 test: install
