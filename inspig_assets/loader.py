@@ -306,34 +306,30 @@ def load_week_data(
         data[r[0]].lpd.append(
             ((dc(r[1]) or days(r[1])), float(r[2] or 0), float(r[3] or 0), r[4], r[5])
         )  # type: ignore[arg-type]
-    rows = fetch(
-        conn,
-        sa.select(lpd.c.farm_no, sa.func.count(), sa.func.sum(lpd.c.net_kg))
-        .where(farm_filter(lpd.c.farm_no, farms))
-        .where(
-            lpd.c.use_yn == "Y",
-            lpd.c.dochuk_dt.between(week.ytd_from.isoformat(), base.isoformat()),
-        )
-        .group_by(lpd.c.farm_no),
-    )
-    for r in rows:
-        data[r[0]].lpd_ytd = (int(r[1]), float(r[2] or 0))
+    # One pass for year-to-date and the rearing-rate months: count and Σ kg per farm, month and
+    # "inside year-to-date" flag (the ISO year may start in the previous December).
     month = sa.func.substr(lpd.c.dochuk_dt, 1, 7)
+    ytd_from_s = week.ytd_from.isoformat()
+    in_ytd = sa.case((lpd.c.dochuk_dt >= ytd_from_s, 1), else_=0)
+    rear_from, rear_to = add_months(base, -6), add_months(base, 0) - dt.timedelta(days=1)
     rows = fetch(
         conn,
-        sa.select(lpd.c.farm_no, month, sa.func.count())
+        sa.select(lpd.c.farm_no, month, in_ytd, sa.func.count(), sa.func.sum(lpd.c.net_kg))
         .where(farm_filter(lpd.c.farm_no, farms))
         .where(
             lpd.c.use_yn == "Y",
-            lpd.c.dochuk_dt.between(
-                add_months(base, -6).isoformat(),
-                (add_months(base, 0) - dt.timedelta(days=1)).isoformat(),
-            ),
+            lpd.c.dochuk_dt.between(min(week.ytd_from, rear_from).isoformat(), base.isoformat()),
         )
-        .group_by(lpd.c.farm_no, month),
+        .group_by(lpd.c.farm_no, month, in_ytd),
     )
-    for r in rows:
-        data[r[0]].lpd_months[r[1]] = int(r[2])
+    rear_months = (rear_from.isoformat()[:7], rear_to.isoformat()[:7])
+    for farm, ym, ytd_flag, count, net in rows:
+        target = data[farm]
+        if ytd_flag:
+            n, kg = target.lpd_ytd
+            target.lpd_ytd = (n + int(count), kg + float(net or 0))
+        if rear_months[0] <= ym <= rear_months[1]:
+            target.lpd_months[ym] = target.lpd_months.get(ym, 0) + int(count)
 
     tr = t.tm_etc_trade
     rows = fetch(
