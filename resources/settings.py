@@ -85,6 +85,7 @@ class PlatformSettings(BaseSettings):
     production_backup_dir: Path | None = None  # default: PRODUCTION_DB_DIR/backups
     production_live_backup_retention: int = 30
     production_archive_backup_retention: int = 12
+    production_months_start: str = "2024-01-01"  # first month of production_monthly_totals
 
     # -- card --
 
