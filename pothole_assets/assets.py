@@ -323,7 +323,9 @@ class SparkStagesConfig(dg.Config):
     )
     max_rejected_share: float = checks.MAX_REJECTED_SHARE
     max_dropped_share: float = checks.MAX_DROPPED_SHARE
-    output_partitions: int = Field(default=2, description="Parquet files written per day (Stage 1)")
+    output_partitions: int = Field(
+        default=4, description="At most this many parquet files per day (Stage 1)"
+    )
 
 
 def _stage_specs() -> list[dg.AssetSpec]:
@@ -416,10 +418,8 @@ def pothole_spark_stages(
                     )
                 schema_columns = [f.name for f in raw.schema.fields]
                 flagged = st.flag_rows(st.conform_raw(raw), day)
-                reasons = {
-                    (r["reject_reason"] or "valid"): int(r["count"])
-                    for r in flagged.groupBy("reject_reason").count().collect()
-                }
+                # one pass: the trip statistics of the impact score and the reject counts
+                stats, reasons = st.trip_stats(flagged, params)
                 valid = reasons.pop("valid", 0)
                 rejected = sum(reasons.values())
                 rejected_by_reason.update(reasons)
@@ -434,9 +434,15 @@ def pothole_spark_stages(
                     lake.delete_prefix(rejected_prefix)
                 out_prefix = lk.day_prefix(lk.STAGE1_PREFIX, day)
                 out_path = lake_io.output_path(out_prefix)
-                st.stage1(flagged.filter("reject_reason IS NULL"), bumps, params).coalesce(
-                    config.output_partitions
-                ).write.mode("overwrite").option("compression", "snappy").parquet(out_path)
+                scored = st.stage1(
+                    flagged.filter("reject_reason IS NULL"),
+                    bumps,
+                    params,
+                    st.stats_frame(session, stats),
+                )
+                if scored.rdd.getNumPartitions() > config.output_partitions:
+                    scored = scored.coalesce(config.output_partitions)
+                scored.write.mode("overwrite").option("compression", "snappy").parquet(out_path)
                 stage1_out = session.read.parquet(out_path)
                 summary = st.stage1_summary(stage1_out, params.impact_threshold)
                 written = lake_io.publish(out_path, out_prefix)

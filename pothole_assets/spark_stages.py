@@ -47,7 +47,6 @@ class Stage1Params:
     weight_gyro_y: float = 0.3
     impact_threshold: float = 3.0
     bump_cell_deg: float = 0.0005
-    output_partitions: int = 4
 
 
 @dataclass(frozen=True)
@@ -152,10 +151,55 @@ def bumps_frame(spark: SparkSession, bumps: pd.DataFrame, cell_deg: float) -> Da
     )
 
 
+REJECT_REASONS = (
+    "missing_value",
+    "timestamp_outside_day",
+    "position_out_of_range",
+    "velocity_out_of_range",
+    "accel_out_of_range",
+    "gyro_out_of_range",
+    "hdop_out_of_range",
+    "satellites_out_of_range",
+)
+
+
+def context_filter(params: Stage1Params = Stage1Params()) -> Column:
+    """The context filter: velocity > 5, hdop ≤ 5, satellites ≥ 4."""
+    return (
+        (F.col("velocity") > params.velocity_threshold)
+        & (F.col("hdop") <= params.hdop_threshold)
+        & (F.col("satellites") >= params.min_satellites)
+    )
+
+
+def trip_stats(
+    flagged: DataFrame, params: Stage1Params = Stage1Params()
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Per-trip statistics and the count per reject reason, in one pass over the flagged rows.
+
+    Mean and sample std of accel_z and gyro_y are taken over the trip's valid rows that pass the
+    context filter. The statistics are small (one row per trip) and are broadcast back by `stage1`.
+    """
+    valid = F.col("reject_reason").isNull()
+    kept = valid & context_filter(params)
+    frame = flagged.groupBy("trip_id").agg(
+        F.avg(F.when(kept, F.col("accel_z"))).alias("mu_a"),
+        F.stddev_samp(F.when(kept, F.col("accel_z"))).alias("sd_a"),
+        F.avg(F.when(kept, F.col("gyro_y"))).alias("mu_g"),
+        F.stddev_samp(F.when(kept, F.col("gyro_y"))).alias("sd_g"),
+        F.count(F.when(valid, 1)).alias("valid"),
+        *[F.count(F.when(F.col("reject_reason") == r, 1)).alias(r) for r in REJECT_REASONS],
+    ).toPandas()
+    counts = {"valid": int(frame["valid"].sum())}
+    counts.update({r: int(frame[r].sum()) for r in REJECT_REASONS if frame[r].sum()})
+    return frame[["trip_id", "mu_a", "sd_a", "mu_g", "sd_g"]], counts
+
+
 def stage1(
     valid: DataFrame,
     bumps: DataFrame,
     params: Stage1Params = Stage1Params(),
+    stats: DataFrame | None = None,
 ) -> DataFrame:
     """Impact score per reading and the speed-bump veto; every reading that passes the filter.
 
@@ -164,21 +208,18 @@ def stage1(
       std is null or 0), score = 0.7·|z(accel_z)| + 0.3·|z(gyro_y)|;
     - score > 3.0 is a suspect; a suspect inside a bump's box (half its length) is vetoed.
 
-    The trip statistics are aggregated and broadcast back (one small shuffle instead of sorting
-    every reading by trip); the bumps are found by a broadcast lookup on degree-cells.
+    The trip statistics (`trip_stats`, or aggregated here) are broadcast back: one small shuffle
+    instead of sorting every reading by trip; bumps are found by a broadcast cell lookup.
     """
     p = params
-    ctx = valid.filter(
-        (F.col("velocity") > p.velocity_threshold)
-        & (F.col("hdop") <= p.hdop_threshold)
-        & (F.col("satellites") >= p.min_satellites)
-    )
-    stats = ctx.groupBy("trip_id").agg(
-        F.avg("accel_z").alias("mu_a"),
-        F.stddev_samp("accel_z").alias("sd_a"),
-        F.avg("gyro_y").alias("mu_g"),
-        F.stddev_samp("gyro_y").alias("sd_g"),
-    )
+    ctx = valid.filter(context_filter(p))
+    if stats is None:
+        stats = ctx.groupBy("trip_id").agg(
+            F.avg("accel_z").alias("mu_a"),
+            F.stddev_samp("accel_z").alias("sd_a"),
+            F.avg("gyro_y").alias("mu_g"),
+            F.stddev_samp("gyro_y").alias("sd_g"),
+        )
 
     def z(column: str, mu: str, sd: str) -> Column:
         return F.when(F.col(sd).isNull() | (F.col(sd) == 0), F.lit(0.0)).otherwise(
@@ -209,6 +250,16 @@ def stage1(
     return joined.select(
         "timestamp", "lon", "lat", "impact_score", is_pothole.cast("int").alias("is_pothole")
     )
+
+
+def stats_frame(spark: SparkSession, stats: pd.DataFrame) -> DataFrame:
+    """The collected trip statistics as a (broadcastable) DataFrame."""
+    schema = T.StructType(
+        [T.StructField("trip_id", T.StringType())]
+        + [T.StructField(c, T.DoubleType()) for c in ("mu_a", "sd_a", "mu_g", "sd_g")]
+    )
+    clean = stats.astype(object).where(stats.notna(), None)
+    return spark.createDataFrame(clean.to_dict("records") if len(clean) else [], schema)
 
 
 def stage1_summary(output: DataFrame, threshold: float) -> dict[str, int]:

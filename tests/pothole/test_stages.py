@@ -180,3 +180,20 @@ def test_projection_round_trips() -> None:
     x, y = proj.to_xy(np.array([127.7]), np.array([34.9]))
     lon, lat = proj.to_lonlat(x, y)
     assert lon[0] == pytest.approx(127.7) and lat[0] == pytest.approx(34.9)
+
+
+def test_one_pass_trip_statistics_give_the_same_scores(spark_session: SparkSession) -> None:
+    accel = [9.8] * 19 + [19.8]
+    rows = [_row("A", i, accel[i], gyro_y=0.1 * (i % 3)) for i in range(20)]
+    rows += [_row("A", 20, velocity=2.0, accel_z=50.0), _row("A", 21, lon=0.0, lat=0.0)]
+    rows += [_row("B", 40)]  # one row: std is null, z = 0
+    flagged = st.flag_rows(_frame(spark_session, rows), DAY)
+    stats, reasons = st.trip_stats(flagged)
+    assert reasons == {"valid": 22, "position_out_of_range": 1}
+    valid = flagged.filter("reject_reason IS NULL")
+    direct = st.stage1(valid, _bumps(spark_session, [])).toPandas().sort_values("timestamp")
+    one_pass = st.stage1(
+        valid, _bumps(spark_session, []), stats=st.stats_frame(spark_session, stats)
+    ).toPandas().sort_values("timestamp")
+    pd.testing.assert_frame_equal(direct.reset_index(drop=True), one_pass.reset_index(drop=True))
+    assert one_pass["is_pothole"].sum() == 0 and len(one_pass) == 21
