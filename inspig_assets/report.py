@@ -502,7 +502,18 @@ def _build(
     if not build:
         return
     with engine.begin() as conn:
+        # Runs of the same week (AM7, PM2, a backfill, the web system) queue on the master row, so
+        # two of them never insert the same farm; farms another run completed meanwhile are kept.
+        conn.execute(
+            sa.select(t.ts_ins_master.c.seq).where(t.ts_ins_master.c.seq == seq).with_for_update()
+        )
         existing = week_statuses(conn, seq)
+        if farm_no is None:
+            build = [f for f in build if existing.get(f, (None, None))[0] != COMPLETE]
+            result.to_build = build
+            result.kept_complete = [f for f in result.targets if f not in build]
+            if not build:
+                return
         keep_token = {
             f: token
             for f, (status, token) in existing.items()

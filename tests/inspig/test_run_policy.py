@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from inspig_assets import processors
 from inspig_assets import schema as t
 from inspig_assets.assets import ts_ins_weekly_report
+from inspig_assets.model import FarmData, RunContext
 from inspig_assets.partitions import report_key
 from inspig_assets.periods import ReportWeek
-from inspig_assets.report import RunOptions, RunRefused, run_week
+from inspig_assets.report import RunOptions, RunRefused, RunResult, run_week
 from resources.farm_db import FarmDbResource
 
 from .conftest import SAMPLE_UNTIL
@@ -19,7 +20,9 @@ EARLIER = WEEK.previous
 AM7_TEST_FARMS = [1013, 1387, 2807, 4223]  # 848, the fifth test farm, is in group PM2
 
 
-def _run(db: FarmDbResource, week: ReportWeek = WEEK, group: str = "AM7", **options: object):
+def _run(
+    db: FarmDbResource, week: ReportWeek = WEEK, group: str = "AM7", **options: object
+) -> RunResult:
     return run_week(db.get_engine(), week, group, RunOptions(**options), inserter=db.insert_rows)
 
 
@@ -196,7 +199,9 @@ def test_failing_farm_is_isolated_and_rebuilt_later(
 ) -> None:
     original = dict((k, f) for k, _, f in processors.PROCESSORS)
 
-    def broken_weaning(farm, ctx, done):
+    def broken_weaning(
+        farm: FarmData, ctx: RunContext, done: processors.Done
+    ) -> processors.ProcessorResult:
         if farm.farm_no == 2807:
             raise ValueError("litter record inconsistent " + "x" * 5000)
         return original["weaning"](farm, ctx, done)
@@ -245,3 +250,15 @@ def test_failing_farm_is_isolated_and_rebuilt_later(
     assert after[(WEEK.week_no, 2807)][0] == "COMPLETE"
     assert {k: after[k] for k in tokens} == tokens
     assert again.master_status == "COMPLETE"
+
+
+def test_concurrent_runs_of_one_week_never_collide(sample_db: FarmDbResource) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(_run, sample_db, WEEK, g) for g in ("AM7", "AM7", "PM2")]
+        results = [f.result() for f in futures]  # no primary-key or unique-index failure
+    assert len(results[0].completed) + len(results[1].completed) == 8  # each farm built once
+    assert len(results[2].completed) == 4
+    assert len(_masters(sample_db)) == 1
+    assert all(status == "COMPLETE" for status, _ in _weeks(sample_db).values())
