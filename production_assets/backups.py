@@ -22,7 +22,7 @@ from production_assets.databases import (
     connect_rw,
     require_table,
 )
-from production_assets.maintenance import integrity_check, is_ok
+from production_assets.maintenance import integrity_check, is_ok, wal_size
 
 KST = ZoneInfo("Asia/Seoul")
 STAMP_FORMAT = "%Y%m%d_%H%M%S"
@@ -46,6 +46,7 @@ class BackupResult:
     size_bytes: int
     duration_s: float
     quick_check: str
+    method: str
 
 
 def backup_pattern(prefix: str) -> re.Pattern[str]:
@@ -137,6 +138,66 @@ def copy_database(src: sqlite3.Connection, dest_path: Path) -> None:
         dest.close()
 
 
+def _copy_fd(src_fd: int, dest_fd: int, size: int) -> None:
+    """Copy `size` bytes between file descriptors, in the kernel where the platform allows."""
+    copied = 0
+    if hasattr(os, "copy_file_range"):
+        try:
+            while copied < size:
+                n = os.copy_file_range(src_fd, dest_fd, size - copied, copied, copied)
+                if n == 0:
+                    break
+                copied += n
+        except OSError:
+            pass  # e.g. not supported by this file system: finish with read/write
+    while copied < size:
+        chunk = os.pread(src_fd, min(8 * 1024 * 1024, size - copied), copied)
+        if not chunk:
+            break
+        os.pwrite(dest_fd, chunk, copied)
+        copied += len(chunk)
+    if copied != size:
+        raise BackupError(f"copied {copied} of {size} bytes")
+
+
+def snapshot_file_copy(source: Path, dest_path: Path, busy_timeout_s: float = 5.0) -> bool:
+    """Copy a WAL database's main file as it is under a read snapshot; False when not possible.
+
+    When the WAL holds no frames at the start of a read transaction, SQLite serves that snapshot
+    from the main file alone and holds the WAL read-mark 0 lock, and no checkpoint can write into
+    the main file while that lock is held (a backfill needs it exclusively). The main file is then
+    frozen for the length of the transaction, writers keep appending to the WAL, and a plain copy
+    of the main file is the snapshot. The WAL cannot be emptied while a snapshot that uses it is
+    held, so an empty WAL seen after the transaction started proves the snapshot is the main file.
+    Otherwise (pending WAL frames, rollback-journal mode, the file replaced meanwhile) the caller
+    uses the online backup API.
+    """
+    with open(source, "rb") as handle:
+        inode = os.fstat(handle.fileno()).st_ino
+        src = connect_ro(source, busy_timeout_s)
+        try:
+            if src.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                return False
+            src.execute("BEGIN")
+            src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            if os.stat(source).st_ino != inode or wal_size(source) != 0:
+                return False
+            size = os.fstat(handle.fileno()).st_size
+            fd = os.open(dest_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _copy_fd(handle.fileno(), fd, size)
+            finally:
+                os.close(fd)
+        finally:
+            src.close()
+    dest = sqlite3.connect(dest_path)
+    try:
+        dest.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dest.close()
+    return True
+
+
 def fsync_file(path: Path) -> None:
     """Flush a finished file to disk."""
     fd = os.open(path, os.O_RDONLY)
@@ -166,7 +227,11 @@ def backup_database(
         src = connect_ro(source, busy_timeout_s)
         try:
             require_table(src, source)
-            copy_database(src, partial)
+            if snapshot_file_copy(source, partial, busy_timeout_s):
+                method = "file copy under a read snapshot"
+            else:
+                method = "online backup API"
+                copy_database(src, partial)
         except sqlite3.Error as exc:
             raise BackupError(f"backup of {source} failed: {exc}") from exc
         finally:
@@ -191,6 +256,7 @@ def backup_database(
         size_bytes=os.stat(final).st_size,
         duration_s=round(time.perf_counter() - started, 3),
         quick_check="ok",
+        method=method,
     )
 
 

@@ -37,7 +37,13 @@ def row(n: int, day: str) -> tuple[str, str, str, str, float]:
 
 
 def append(
-    db: Path, duration: float, rows_per_commit: int, day: str, ready: Path | None, journal: str
+    db: Path,
+    duration: float,
+    rows_per_commit: int,
+    day: str,
+    ready: Path | None,
+    journal: str,
+    checkpoint: bool = False,
 ) -> dict:
     conn = sqlite3.connect(db, timeout=30)
     conn.execute(f"PRAGMA journal_mode={journal}")
@@ -55,6 +61,8 @@ def append(
                 " good_quantity) VALUES (?, ?, ?, ?, ?)",
                 [row(written + i, day) for i in range(rows_per_commit)],
             )
+        if checkpoint:  # try to copy the WAL into the main file after every commit
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         worst = max(worst, time.monotonic() - started)
         commits += 1
         written += rows_per_commit
@@ -103,9 +111,12 @@ def main() -> None:
     parser.add_argument("--day", default="2026-03-15")
     parser.add_argument("--ready", type=Path)
     parser.add_argument("--journal", default="wal", choices=["wal", "delete"])
+    parser.add_argument("--checkpoint", action="store_true")
     args = parser.parse_args()
     if args.mode == "append":
-        result = append(args.db, args.duration, args.rows, args.day, args.ready, args.journal)
+        result = append(
+            args.db, args.duration, args.rows, args.day, args.ready, args.journal, args.checkpoint
+        )
     elif args.mode == "replace":
         result = replace(args.db, args.rows, args.day)
     else:

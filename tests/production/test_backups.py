@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from production_assets import backups as backups_module
 from production_assets.backups import (
     KST,
     BackupError,
@@ -159,3 +160,42 @@ def test_a_corrupt_archive_does_not_stop_the_live_backup(db_dir: Path) -> None:
     made = os.listdir(db_dir / "backups")
     assert len(made) == 1 and made[0].startswith("production_")
     assert integrity_check(db_dir / "backups" / made[0], quick=True) == ["ok"]
+
+
+def test_quiet_wal_file_is_copied_under_its_snapshot_while_the_erp_writes_and_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = make_db(tmp_path / "production_analysis.db", rows_for(["2026-01-05"] * 300), wal=True)
+    initial = count(live)
+    real_copy = backups_module._copy_fd
+    writer_runs = []
+
+    def copy_while_the_erp_writes(src_fd: int, dest_fd: int, size: int) -> None:
+        # Inside the read snapshot: the ERP commits and tries to checkpoint after every commit.
+        writer_runs.append(
+            run_writer(
+                "append", "--db", str(live), "--duration", "0.4", "--rows", "50", "--checkpoint"
+            )
+        )
+        real_copy(src_fd, dest_fd, size)
+
+    monkeypatch.setattr(backups_module, "_copy_fd", copy_while_the_erp_writes)
+    result = backup_database(live, tmp_path / "backups", "production")
+    assert result.method == "file copy under a read snapshot"
+    assert writer_runs[0]["rows"] > 0
+    assert result.rows == initial  # the snapshot, not a mix with the rows written meanwhile
+    assert integrity_check(Path(result.path)) == ["ok"]
+    assert count(live) == initial + writer_runs[0]["rows"]
+
+    # with frames pending in the WAL the online backup API is used instead
+    conn = sqlite3.connect(live)
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    conn.execute(
+        "INSERT INTO production_records (production_date, item_code) VALUES ('2026-01-06', 'X')"
+    )
+    conn.commit()
+    monkeypatch.setattr(backups_module, "_copy_fd", real_copy)
+    second = backup_database(live, tmp_path / "backups", "production")
+    conn.close()
+    assert second.method == "online backup API"
+    assert second.rows == count(live)
