@@ -96,7 +96,12 @@ def _simulate_farm(farm_no: int, spec: SampleSpec, out: _Tables, empty: bool) ->
         out_dt, out_gubun, out_reason = ALIVE, None, None
         # first mating: gilts at ~240 days of age, purchased sows a few days after entry
         if parity == 0:
-            first_age = dt.timedelta(days=rng.randint(232, 252))
+            first_age = dt.timedelta(
+                days=rng.randint(232, 252)
+                + (
+                    rng.randint(10, 40) if rng.random() < 0.15 else 0  # a late first heat
+                )
+            )
             day = max(entry + dt.timedelta(days=10), birth + first_age)
         else:
             day = entry + dt.timedelta(days=rng.randint(3, 8))
@@ -191,6 +196,8 @@ def _simulate_farm(farm_no: int, spec: SampleSpec, out: _Tables, empty: bool) ->
                 out_reason = rng.choice(CULL_REASONS)
                 break
             rest = config["140008"] + rng.randint(-3, 0) + (14 if surrogate else 0)
+            if rng.random() < 0.08:  # a sow slow to return to heat
+                rest += rng.randint(5, 25)
             day = wean + dt.timedelta(days=rest)
         if out_dt != ALIVE and out_dt > spec.until:
             out_dt, out_gubun, out_reason = ALIVE, None, None
