@@ -118,3 +118,19 @@ def test_farm_report_job(sample_db: FarmDbResource, subscribed: bool) -> None:
     assert row["master_seq"] == answer["masterSeq"]
     assert row["share_token"] == answer["shareToken"] and row["status_cd"] == "COMPLETE"
     assert row["schedule_group"] == ("PM2" if subscribed else "AM7")
+
+
+def test_dry_run_materialization_reports_plan_and_writes_nothing(sample_db: FarmDbResource) -> None:
+    run = _materialize(sample_db, config={"dry_run": True, "exclude_farms": [2807]})
+    assert run.success
+    meta = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in run.asset_materializations_for_node("ts_ins_weekly_report")
+    }
+    week = meta["ts_ins_week"]
+    assert week["dry_run"].value is True and week["group"].value == "AM7"
+    assert week["week"].value.startswith("2026-W46")
+    assert week["would_build"].value == [1013, 1387, 4223, 10002, 10003, 10005, 10006]
+    with sample_db.begin() as conn:
+        for table in t.TARGET_TABLES:
+            assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
