@@ -147,7 +147,7 @@ def bench_backup(live: Path, scratch: Path) -> None:
     print(f"  plain file copy (baseline)     {size_mb / baseline:8.0f} MB/s  ({baseline:.2f} s)")
     print(
         f"  (context: read/write copy      {size_mb / userspace:8.0f} MB/s  ({userspace:.2f} s);"
-        " shutil.copyfile uses the kernel's copy_file_range)"
+        " shutil.copyfile copies inside the kernel with sendfile)"
     )
     print(
         f"  copy under a read snapshot     {size_mb / snapshot:8.0f} MB/s  ({snapshot:.2f} s)"
