@@ -170,7 +170,9 @@ def production_db_statistics(
                 config.force or now - last >= interval_s or not maintenance.has_statistics(db.path)
             )
             if due:
-                durations[db.name] = maintenance.analyze(db.path)
+                durations[db.name] = maintenance.analyze(
+                    db.path, analysis_limit=production_db.analysis_limit
+                )
                 analyzed_at[db.name] = now
             else:
                 analyzed_at[db.name] = last
@@ -187,6 +189,7 @@ def production_db_statistics(
             "analyzed_at": dg.MetadataValue.json(analyzed_at),
             "next_due": dt.datetime.fromtimestamp(next_due, KST).isoformat(timespec="seconds"),
             "forced": config.force,
+            "analysis_limit": production_db.analysis_limit,
         }
     )
 

@@ -82,12 +82,17 @@ def has_statistics(path: Path, busy_timeout_s: float = 5.0) -> bool:
         )
 
 
-def analyze(path: Path, busy_timeout_s: float = 10.0) -> float:
-    """Run `ANALYZE production_records` on a file; returns the duration in milliseconds."""
+def analyze(path: Path, busy_timeout_s: float = 10.0, analysis_limit: int = 0) -> float:
+    """Run `ANALYZE production_records` on a file; returns the duration in milliseconds.
+
+    ANALYZE holds the write lock while it runs: `analysis_limit` (rows sampled per index, 0 = all)
+    bounds that time on large files so the ERP is not held up.
+    """
     started = time.perf_counter()
     conn = connect_rw(path, busy_timeout_s)
     try:
         require_table(conn, path)
+        conn.execute(f"PRAGMA analysis_limit={int(analysis_limit)}")
         conn.execute(f"ANALYZE {TABLE}")
         conn.commit()
     except sqlite3.Error as exc:

@@ -32,6 +32,11 @@ class ProductionDbResource(dg.ConfigurableResource):
     )
     min_free_disk_gb: float = Field(default=5.0, description="Free disk space below which to warn")
     analyze_interval_hours: float = Field(default=24.0, description="Minimum time between ANALYZEs")
+    analysis_limit: int = Field(
+        default=100_000,
+        ge=0,
+        description="Rows ANALYZE samples per index (0 = all); bounds how long it holds the lock",
+    )
     stabilization_checks: int = Field(
         default=STABILIZATION_CHECKS,
         ge=1,
