@@ -15,7 +15,7 @@ import dagster as dg
 
 from pothole_assets.assets import RAW, raw_day_status, raw_observation_metadata
 from pothole_assets.partitions import pothole_daily_partitions
-from resources import LakeResource
+from resources import AlertsResource, LakeResource
 
 KST = ZoneInfo("Asia/Seoul")
 LOOKBACK_DAYS = 3
@@ -95,3 +95,44 @@ def build_raw_sensor_data_sensor(
         )
 
     return raw_sensor_data_sensor
+
+
+def success_message(run: dg.DagsterRun, start: float | None, end: float | None) -> str:
+    """The original's success announcement: pipeline, batch date(s) and duration."""
+    tags = run.tags
+    day = tags.get("dagster/partition") or "..".join(
+        t for t in (tags.get("dagster/asset_partition_range_start"),
+                    tags.get("dagster/asset_partition_range_end")) if t
+    )
+    duration = "-"
+    if start is not None and end is not None:
+        duration = str(timedelta(seconds=round(end - start)))
+    return "\n".join(
+        [
+            "🟢 파이프라인 성공",
+            f"Job: {run.job_name}",
+            f"Date: {day or '-'}",
+            f"Duration: {duration}",
+        ]
+    )
+
+
+REPORT_KEY = dg.AssetKey("daily_pothole_report")
+
+
+@dg.run_status_sensor(
+    name="pothole_run_success_sensor",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Announces a finished pothole batch (the daily report was sent) on Slack.",
+)
+def pothole_run_success_sensor(context: dg.RunStatusSensorContext, alerts: AlertsResource) -> None:
+    """Post the success message for runs that completed a batch day (up to the email)."""
+    run = context.dagster_run
+    if run.asset_selection is not None and REPORT_KEY not in run.asset_selection:
+        return
+    if run.asset_selection is None and run.job_name != "pothole_daily_job":
+        return
+    stats = context.instance.get_run_stats(run.run_id)
+    alerts.post(success_message(run, stats.start_time, stats.end_time))

@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pytest
 
 from pothole_assets import geo, reference, report
 from pothole_assets import lake_io as lk
@@ -120,3 +121,29 @@ def test_distances_are_metres_to_the_line_not_degrees_to_midpoints() -> None:
     ids, dist = geo.nearest_segments(segments, np.array([127.0]), np.array([35.0]))
     assert ids[0] == "east"
     assert dist[0] == np.float64(dist[0]) and 90 < dist[0] < 92  # 0.001° of longitude ≈ 91 m
+
+
+def test_a_failed_send_fails_the_report_step(
+    local_lake: LakeResource, warehouse: WarehouseResource
+) -> None:
+    from pothole_assets.assets import daily_pothole_report, mvw_dashboard_repair_priority
+    from pothole_assets.sources import PotholeResource
+    from resources import MailerResource
+    from resources.mailer import MailDeliveryError
+    from tests.conftest import free_port
+
+    lk.ensure_sample_reference(local_lake)
+    resources = {
+        "lake": local_lake,
+        "warehouse": warehouse,
+        "mailer": MailerResource(host="127.0.0.1", port=free_port(), timeout_seconds=2),
+        "pothole": PotholeResource(report_to=["roads@example.com"]),
+    }
+    views = dg.materialize(
+        [mvw_dashboard_repair_priority], partition_key=DAY.isoformat(), resources=resources
+    )
+    assert views.success
+    # invoked directly: the asset's retry policy (for transient SMTP errors) is not in the way
+    context = dg.build_asset_context(partition_key=DAY.isoformat())
+    with pytest.raises(MailDeliveryError, match="roads@example.com via 127.0.0.1"):
+        daily_pothole_report(context, **resources)

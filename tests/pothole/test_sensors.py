@@ -106,3 +106,19 @@ def test_schedule_requests_yesterday_unless_it_already_ran() -> None:
             )
         )
         assert not data.run_requests and "already ran" in data.skip_message
+
+
+def test_success_message_names_job_date_and_duration() -> None:
+    from pothole_assets.sensors import success_message
+
+    run = dg.DagsterRun(job_name="pothole_daily_job", tags={"dagster/partition": "2026-02-10"})
+    text = success_message(run, 1000.0, 1000.0 + 754)
+    assert text.splitlines() == [
+        "🟢 파이프라인 성공", "Job: pothole_daily_job", "Date: 2026-02-10", "Duration: 0:12:34"
+    ]
+    ranged = dg.DagsterRun(
+        job_name="pothole_daily_job",
+        tags={"dagster/asset_partition_range_start": "2026-02-01",
+              "dagster/asset_partition_range_end": "2026-02-03"},
+    )
+    assert "Date: 2026-02-01..2026-02-03" in success_message(ranged, None, None)
