@@ -122,3 +122,22 @@ def test_success_message_names_job_date_and_duration() -> None:
               "dagster/asset_partition_range_end": "2026-02-03"},
     )
     assert "Date: 2026-02-01..2026-02-03" in success_message(ranged, None, None)
+
+
+def test_observing_raw_input_records_a_version_per_arrived_day(local_lake: LakeResource) -> None:
+    from dagster._core.definitions.observe import observe
+
+    from pothole_assets.assets import raw_sensor_data
+
+    now = dt.datetime.now(KST)
+    yesterday = (now.date() - dt.timedelta(days=1)).isoformat()
+    _put(local_lake, yesterday, "merged_0000.parquet", 5, now)
+    with dg.instance_for_test() as instance:
+        result = observe([raw_sensor_data], instance=instance, resources={"lake": local_lake})
+        assert result.success
+        (event,) = [
+            e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"
+        ]
+        observation = event.event_specific_data.asset_observation
+        assert observation.partition == yesterday
+        assert observation.tags["dagster/data_version"].startswith("1:11:")
