@@ -3,6 +3,7 @@
 import datetime as dt
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -23,6 +24,8 @@ GROUP = "production"
 SQLITE_KIND = {"dagster/kind/sqlite": ""}
 
 # Asset check names.
+INTEGRITY_CHECK = "integrity_ok"
+REQUIRED_INDEXES_CHECK = "required_indexes_present"
 REJECTED_ROWS_CHECK = "rejected_rows_below_threshold"
 LIVE_ROWS_BEFORE_CUTOFF_CHECK = "live_rows_before_cutoff"
 REJECTED_ROWS_MAX_SHARE = 0.01
@@ -96,28 +99,56 @@ def production_archive_dbs(production_db: ProductionDbResource) -> dg.ObserveRes
     group_name=GROUP,
     kinds={"sqlite"},
     deps=[production_live_db, production_archive_dbs],
+    check_specs=[
+        dg.AssetCheckSpec(INTEGRITY_CHECK, asset="production_db_indexes"),
+        dg.AssetCheckSpec(REQUIRED_INDEXES_CHECK, asset="production_db_indexes"),
+    ],
 )
 def production_db_indexes(
     context: dg.AssetExecutionContext, production_db: ProductionDbResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Required indexes present on every production database file (missing ones are created)."""
     layout = production_db.layout()
     healed: dict[str, list[str]] = {}
     errors: dict[str, str] = {}
+    integrity: dict[str, str] = {}
+    still_missing: dict[str, list[str] | str] = {}
     rows = 0
     for db in layout.files:
+        messages = maintenance.integrity_check(
+            db.path, busy_timeout_s=production_db.busy_timeout_seconds
+        )
+        integrity[db.name] = "ok" if maintenance.is_ok(messages) else "; ".join(messages[:5])
         try:
+            if not db.path.exists():
+                raise DatabaseFileError(f"database file {db.path} does not exist")
             result = maintenance.heal_indexes(db.path)
             rows += row_count(db.path, production_db.busy_timeout_seconds)
+            absent = maintenance.missing_indexes(db.path, production_db.busy_timeout_seconds)
         except DatabaseFileError as exc:
-            errors[db.name] = str(exc)
+            errors[db.name] = still_missing[db.name] = str(exc)
             context.log.error(f"{db.name}: {exc}")
             continue
         healed[db.name] = result.healed
+        if absent:
+            still_missing[db.name] = absent
         if result.healed:
             context.log.warning(f"{db.name}: created missing indexes {', '.join(result.healed)}")
+    # The checks are reported even when a file fails the step: they say which file and why.
+    yield dg.AssetCheckResult(
+        check_name=INTEGRITY_CHECK,
+        passed=all(v == "ok" for v in integrity.values()),
+        metadata={"results": dg.MetadataValue.json(integrity)},
+        description="PRAGMA integrity_check on every database file.",
+    )
+    yield dg.AssetCheckResult(
+        check_name=REQUIRED_INDEXES_CHECK,
+        passed=not still_missing,
+        metadata={"missing": dg.MetadataValue.json(still_missing)},
+        description="Every required index exists on every database file.",
+    )
     _fail(errors, "index healing")
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
             "files_checked": len(healed),

@@ -1,61 +1,21 @@
-"""Asset checks of the production database files and their backups."""
+"""Asset checks of the production database files and their backups.
+
+The integrity and required-index checks are reported by `production_db_indexes` itself, so they
+still say which file is broken when that step fails.
+"""
 
 import datetime as dt
 
 import dagster as dg
 
 from production_assets import backups, maintenance
-from production_assets.assets import (
-    production_db_backups,
-    production_db_indexes,
-    production_db_statistics,
-)
-from production_assets.databases import DatabaseFileError
+from production_assets.assets import production_db_backups, production_db_statistics
 from production_assets.sources import ProductionDbResource
 
-INTEGRITY_CHECK = "integrity_ok"
-REQUIRED_INDEXES_CHECK = "required_indexes_present"
 WAL_SIZE_CHECK = "wal_below_limit"
 FREE_DISK_CHECK = "free_disk_space"
 BACKUPS_CURRENT_CHECK = "backups_current"
 BACKUP_MAX_AGE = dt.timedelta(hours=26)
-
-
-@dg.asset_check(asset=production_db_indexes, name=INTEGRITY_CHECK)
-def production_db_integrity_check(production_db: ProductionDbResource) -> dg.AssetCheckResult:
-    """`PRAGMA integrity_check` passes on every database file."""
-    results: dict[str, str] = {}
-    for db in production_db.layout().files:
-        if not db.path.exists():
-            results[db.name] = "file missing"
-            continue
-        messages = maintenance.integrity_check(
-            db.path, busy_timeout_s=production_db.busy_timeout_seconds
-        )
-        results[db.name] = "ok" if maintenance.is_ok(messages) else "; ".join(messages[:5])
-    return dg.AssetCheckResult(
-        passed=all(v == "ok" for v in results.values()),
-        metadata={"results": dg.MetadataValue.json(results)},
-    )
-
-
-@dg.asset_check(asset=production_db_indexes, name=REQUIRED_INDEXES_CHECK)
-def production_db_required_indexes_check(
-    production_db: ProductionDbResource,
-) -> dg.AssetCheckResult:
-    """Every required index exists on every database file."""
-    missing: dict[str, list[str] | str] = {}
-    for db in production_db.layout().files:
-        try:
-            absent = maintenance.missing_indexes(db.path, production_db.busy_timeout_seconds)
-        except DatabaseFileError as exc:
-            missing[db.name] = str(exc)
-            continue
-        if absent:
-            missing[db.name] = absent
-    return dg.AssetCheckResult(
-        passed=not missing, metadata={"missing": dg.MetadataValue.json(missing)}
-    )
 
 
 @dg.asset_check(asset=production_db_statistics, name=WAL_SIZE_CHECK)

@@ -8,10 +8,6 @@ import dagster as dg
 import pytest
 
 from production_assets import assets
-from production_assets.checks import (
-    production_db_integrity_check,
-    production_db_required_indexes_check,
-)
 from production_assets.databases import REQUIRED_INDEXES
 from production_assets.definitions import defs
 from production_assets.maintenance import missing_indexes
@@ -106,7 +102,7 @@ def test_indexes_are_healed_after_the_erp_drops_them(
     dropped = run_writer("drop-indexes", "--db", str(live))["dropped"]
     assert set(dropped) == set(REQUIRED_INDEXES)
     result = _materialize(
-        [assets.production_db_indexes, production_db_required_indexes_check],
+        [assets.production_db_indexes],
         {"production_db": production_db},
     )
     meta = result.asset_materializations_for_node("production_db_indexes")[0].metadata
@@ -145,7 +141,7 @@ def test_a_corrupt_archive_fails_its_steps_and_the_live_file_is_still_served(
     (db_dir / "archive_2025.db").write_bytes(b"this is not a database" * 100)
     resources = {"production_db": production_db, "warehouse": warehouse}
     result = _materialize(
-        [assets.production_db_indexes, production_db_integrity_check],
+        [assets.production_db_indexes],
         resources,
         raise_on_error=False,
     )
@@ -153,6 +149,13 @@ def test_a_corrupt_archive_fails_its_steps_and_the_live_file_is_still_served(
     message = result.failure_data_for_node("production_db_indexes").error.message
     assert "archive_2025.db" in message and "production_analysis.db" not in message
     assert missing_indexes(db_dir / "production_analysis.db") == []  # the live file was healed
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert not checks["integrity_ok"].passed  # reported although the step failed
+    integrity = checks["integrity_ok"].metadata["results"].value
+    assert integrity["production_analysis.db"] == "ok"
+    assert "not a database" in integrity["archive_2025.db"]
+    missing = checks["required_indexes_present"].metadata["missing"].value
+    assert list(missing) == ["archive_2025.db"]
 
     live_month = _materialize(
         [assets.production_monthly_totals], resources, partition_key="2026-01-01"
