@@ -118,6 +118,14 @@ def test_farm_report_job(sample_db: FarmDbResource, subscribed: bool) -> None:
     assert row["master_seq"] == answer["masterSeq"]
     assert row["share_token"] == answer["shareToken"] and row["status_cd"] == "COMPLETE"
     assert row["schedule_group"] == ("PM2" if subscribed else "AM7")
+    # asked again (the web system's "get or create"): rebuilt, but the link already sent stays valid
+    again = inspig_farm_report_job.execute_in_process(
+        run_config={
+            "ops": {"build_farm_report": {"config": {"farm_no": farm, "ins_date": ins_date}}}
+        },
+        resources=_resources(sample_db),
+    ).output_for_node("build_farm_report")
+    assert (again["masterSeq"], again["shareToken"]) == (answer["masterSeq"], answer["shareToken"])
 
 
 def test_dry_run_materialization_reports_plan_and_writes_nothing(sample_db: FarmDbResource) -> None:
