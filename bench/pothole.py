@@ -186,8 +186,7 @@ def load_figures() -> None:
 
     def loader() -> None:
         # what the pothole_segments asset does for a backfilled range, after reading the lake
-        prepared = [serving.prepare_segment_rows(f, d) for f, d in zip(per_day, days, strict=True)]
-        good = pd.concat([p.rows for p in prepared], ignore_index=True)
+        good = serving.prepare_segment_rows(pd.concat(per_day, ignore_index=True)).rows
         with warehouse.begin() as conn:
             serving.ensure_month_partitions(conn, days)
         warehouse.replace_partition(

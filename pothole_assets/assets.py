@@ -136,7 +136,8 @@ def road_segments(lake: LakeResource, pothole: PotholeResource) -> dg.Materializ
             "dagster/row_count": len(segments),
             "links": int(segments["link_id"].nunique()),
             "total_length_km": round(float(segments["length_m"].sum()) / 1000, 2),
-            "source": "sample" if seeded else "lake",
+            "source": "sample (local mode)" if pothole.samples else "lake",
+            "sample_files_written": len(seeded),
             "location": dg.MetadataValue.path(lake.uri(reference.ROAD_SEGMENTS_KEY)),
             "elapsed_s": _elapsed(start),
         },
@@ -172,7 +173,8 @@ def speed_bumps(lake: LakeResource, pothole: PotholeResource) -> dg.MaterializeR
             "dagster/row_count": len(bumps),
             "unusable_rows": unusable,
             "mean_length_cm": round(float(bumps["length_cm"].mean()), 1) if len(bumps) else 0.0,
-            "source": "sample" if seeded else "lake",
+            "source": "sample (local mode)" if pothole.samples else "lake",
+            "sample_files_written": len(seeded),
             "location": dg.MetadataValue.path(lake.uri(reference.SPEED_BUMPS_KEY)),
         },
         check_results=[
@@ -593,25 +595,22 @@ def pothole_segments(
     """Daily impact and traffic counts per road segment in PostgreSQL (monthly partitions)."""
     start = time.monotonic()
     days = partition_days(context)
-    frames, rejected = [], []
+    frames = []
     for day in days:
         prefix = lk.day_prefix(lk.STAGE2_PREFIX, day)
         try:
-            frame = lake.read_parquet(prefix)
+            frames.append(lake.read_parquet(prefix).assign(date=day))
         except FileNotFoundError as exc:
             raise dg.Failure(f"{SEGMENTS} {day}: no Stage 2 output ({exc})") from exc
-        prepared = serving.prepare_segment_rows(frame, day)
-        frames.append(prepared.rows)
+    prepared = serving.prepare_segment_rows(pd.concat(frames, ignore_index=True))
+    rows, refused = prepared.rows, prepared.rejected
+    for day in days:
         bad_prefix = lk.day_prefix(lk.SEGMENTS_REJECTED_PREFIX, day)
-        if len(prepared.rejected):
-            lake.write_parquet(f"{bad_prefix}rejected.parquet", prepared.rejected)
-            rejected.append(prepared.rejected)
+        bad = refused[refused["date"] == day]
+        if len(bad):
+            lake.write_parquet(f"{bad_prefix}rejected.parquet", bad)
         else:
             lake.delete_prefix(bad_prefix)
-    rows = pd.concat(frames, ignore_index=True)
-    refused = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame(
-        columns=["reason"]
-    )
     warehouse.create_tables(schema.metadata)
     with warehouse.begin() as conn:
         created = serving.ensure_month_partitions(conn, days)

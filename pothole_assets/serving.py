@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -76,42 +77,47 @@ class LoadFrame:
         return {str(k): int(v) for k, v in self.rejected["reason"].value_counts().items()}
 
 
-def prepare_segment_rows(frame: pd.DataFrame, day: date) -> LoadFrame:
-    """Validate a day's Stage 2 rows: types, `date` set to the batch day, bad rows set aside.
+def prepare_segment_rows(frame: pd.DataFrame, day: date | None = None) -> LoadFrame:
+    """Validate Stage 2 rows: types, `date` set to the batch day, bad rows set aside.
 
-    Refused: an empty s_id, impact_count > total_count, negative counts, missing centroids,
-    or a repeated s_id.
+    With `day`, every row gets that batch date (the original's `--date`); without it the frame's
+    own `date` column is used (several days at once, as in a backfill). Refused: an empty s_id,
+    impact_count > total_count, negative or missing counts, missing centroids, or an s_id
+    repeated within a day.
     """
     missing = [c for c in SEGMENT_COLUMNS if c not in frame.columns and c != "date"]
+    if day is None and "date" not in frame.columns:
+        missing.append("date")
     if missing:
-        raise ValueError(f"stage2 output for {day}: missing column(s) {missing}")
+        raise ValueError(f"stage2 output for {day or 'the range'}: missing column(s) {missing}")
+    s_id = frame["s_id"].astype("string").str.strip()
     out = pd.DataFrame(
         {
-            "s_id": frame["s_id"].astype("string").str.strip(),
-            "date": day,
+            "s_id": s_id,
+            "date": day if day is not None else frame["date"].to_numpy(),
             "centroid_lon": pd.to_numeric(frame["centroid_lon"], errors="coerce"),
             "centroid_lat": pd.to_numeric(frame["centroid_lat"], errors="coerce"),
             "impact_count": pd.to_numeric(frame["impact_count"], errors="coerce"),
             "total_count": pd.to_numeric(frame["total_count"], errors="coerce"),
         }
     )
-    reason = pd.Series(pd.NA, index=out.index, dtype="string")
-    counts_bad = out[["impact_count", "total_count"]].isna().any(axis=1) | (
-        out[["impact_count", "total_count"]] < 0
-    ).any(axis=1)
+    counts = out[["impact_count", "total_count"]]
     rules = [
-        ("empty_s_id", out["s_id"].isna() | (out["s_id"] == "")),
-        ("bad_counts", counts_bad),
-        ("impact_exceeds_total", out["impact_count"] > out["total_count"]),
-        ("missing_centroid", out[["centroid_lon", "centroid_lat"]].isna().any(axis=1)),
-        ("duplicate_s_id", out["s_id"].duplicated(keep="first") & out["s_id"].notna()),
+        ("empty_s_id", (s_id.isna() | (s_id == "")).to_numpy(dtype=bool, na_value=True)),
+        ("bad_counts", (counts.isna() | (counts < 0)).any(axis=1).to_numpy()),
+        ("impact_exceeds_total", (out["impact_count"] > out["total_count"]).to_numpy()),
+        ("missing_centroid", out[["centroid_lon", "centroid_lat"]].isna().any(axis=1).to_numpy()),
+        ("duplicate_s_id", out.duplicated(["s_id", "date"], keep="first").to_numpy()),
     ]
+    reason = np.full(len(out), None, dtype=object)
     for name, mask in rules:
-        reason = reason.mask(reason.isna() & mask.fillna(False), name)
-    bad = reason.notna()
+        reason[(reason == None) & mask] = name  # noqa: E711 (elementwise on an object array)
+    bad = reason != None  # noqa: E711
+    if not bad.any():
+        rows = out.astype({"impact_count": "int64", "total_count": "int64", "s_id": object})
+        return LoadFrame(rows=rows.reset_index(drop=True), rejected=out.iloc[0:0].assign(reason=""))
     rejected = out[bad].assign(reason=reason[bad]).reset_index(drop=True)
-    rows = out[~bad].astype({"impact_count": "int64", "total_count": "int64"})
-    rows["s_id"] = rows["s_id"].astype(str)
+    rows = out[~bad].astype({"impact_count": "int64", "total_count": "int64", "s_id": object})
     return LoadFrame(rows=rows.reset_index(drop=True), rejected=rejected)
 
 
