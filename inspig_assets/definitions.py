@@ -11,7 +11,7 @@ from inspig_assets.jobs import (
 )
 from inspig_assets.schedules import SCHEDULES
 from inspig_assets.sources import ProductivityApiResource
-from resources import make_run_failure_alert_sensor, platform_resources
+from resources import platform_definitions
 from resources.settings import load_settings
 
 
@@ -23,7 +23,7 @@ def _productivity_api() -> ProductivityApiResource:
     )
 
 
-defs = dg.Definitions(
+inspig_defs = dg.Definitions(
     assets=[ts_productivity, ts_productivity_monthly, ts_ins_weekly_report],
     jobs=[
         inspig_weekly_report_job,
@@ -32,6 +32,7 @@ defs = dg.Definitions(
         inspig_farm_report_job,
     ],
     schedules=SCHEDULES,
-    resources={**platform_resources("inspig"), "productivity_api": _productivity_api()},
-    sensors=[make_run_failure_alert_sensor("inspig")],
+    resources={"productivity_api": _productivity_api()},
 )
+
+defs = dg.Definitions.merge(platform_definitions("inspig"), inspig_defs)

@@ -12,7 +12,7 @@ from production_assets.jobs import (
 from production_assets.schedules import production_maintenance_schedule
 from production_assets.sensors import production_db_change_sensor
 from production_assets.sources import ProductionDbResource
-from resources import load_settings, make_run_failure_alert_sensor, platform_resources
+from resources import load_settings, platform_definitions
 
 
 def production_db_resource() -> ProductionDbResource:
@@ -27,7 +27,7 @@ def production_db_resource() -> ProductionDbResource:
     )
 
 
-defs = dg.Definitions(
+production_defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[
@@ -37,6 +37,8 @@ defs = dg.Definitions(
         production_restore_job,
     ],
     schedules=[production_maintenance_schedule],
-    resources={**platform_resources("production"), "production_db": production_db_resource()},
-    sensors=[make_run_failure_alert_sensor("production"), production_db_change_sensor],
+    resources={"production_db": production_db_resource()},
+    sensors=[production_db_change_sensor],
 )
+
+defs = dg.Definitions.merge(platform_definitions("production"), production_defs)

@@ -67,13 +67,13 @@ class Stage:
 
 
 def plan_stages(defs: dg.Definitions) -> list[Stage]:
-    """Order the location's materializable assets into stages, upstream stages first.
+    """Order the location's executable assets into stages, upstream stages first.
 
     The assets of a multi-asset that cannot be subset always stay in one stage.
     """
     graph = defs.resolve_asset_graph()
     units: dict[dg.AssetKey, frozenset[dg.AssetKey]] = {}
-    for key in graph.materializable_asset_keys:
+    for key in graph.executable_asset_keys:  # materializable assets and observable sources
         assets_def = graph.assets_def_for_key(key)
         units[key] = frozenset({key}) if assets_def.can_subset else frozenset(assets_def.keys)
     todo = set(units)
@@ -154,6 +154,8 @@ def run_location(
                     materialization = event.step_materialization_data.materialization
                     summary.assets.add(materialization.asset_key)
                     summary.rows += _row_count(dict(materialization.metadata))
+                for event in result.get_asset_observation_events():
+                    summary.assets.add(event.asset_observation_data.asset_observation.asset_key)
                 for evaluation in result.get_asset_check_evaluations():
                     if evaluation.passed:
                         summary.checks_passed += 1

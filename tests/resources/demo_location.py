@@ -8,7 +8,13 @@ daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="Asia/Seo
 regions = dg.StaticPartitionsDefinition(["north", "south"])
 
 
-@dg.asset
+@dg.observable_source_asset
+def station_feed() -> dg.ObserveResult:
+    """The external feed the stations come from."""
+    return dg.ObserveResult(metadata={"files": 2})
+
+
+@dg.asset(deps=[station_feed])
 def stations() -> dg.MaterializeResult:
     """Reference list of stations."""
     return dg.MaterializeResult(metadata={"dagster/row_count": 3})
@@ -58,6 +64,6 @@ def report() -> Iterator[dg.MaterializeResult]:
 
 
 defs = dg.Definitions(
-    assets=[stations, readings, daily_summary, region_table, report],
+    assets=[station_feed, stations, readings, daily_summary, region_table, report],
     asset_checks=[readings_not_empty, region_table_fails],
 )

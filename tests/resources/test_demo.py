@@ -18,7 +18,12 @@ def test_stages_run_upstream_first_one_partitions_definition_each() -> None:
     stages = plan_stages(demo_location.defs)
     order = [[k.to_user_string() for k in s.keys] for s in stages]
     flat = [key for stage in order for key in stage]
-    assert flat.index("stations") < flat.index("readings") < flat.index("daily_summary")
+    assert (
+        flat.index("station_feed")
+        < flat.index("stations")
+        < flat.index("readings")
+        < flat.index("daily_summary")
+    )
     assert flat.index("stations") < flat.index("region_table")
     for stage in stages:
         defs_in_stage = {
@@ -43,6 +48,7 @@ def test_run_location_materializes_everything_on_a_real_instance() -> None:
     with dg.instance_for_test() as instance:
         summary = run_location("demo", "tests.resources.demo_location", instance, log=False)
         assert {k.to_user_string() for k in summary.assets} == {
+            "station_feed",
             "stations",
             "readings",
             "daily_summary",
@@ -54,4 +60,4 @@ def test_run_location_materializes_everything_on_a_real_instance() -> None:
         assert summary.checks_passed == 1 and summary.checks_failed == 2
         assert not summary.ok and not summary.runs_failed
         runs = instance.get_runs()
-        assert len(runs) == 6 and all(r.tags.get("platform/demo") == "true" for r in runs)
+        assert len(runs) == 7 and all(r.tags.get("platform/demo") == "true" for r in runs)
