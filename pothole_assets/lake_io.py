@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from pothole_assets import reference, sample_data
 from resources.lake import LakeObject, LakeResource
 
@@ -69,12 +71,12 @@ def ensure_sample_day(lake: LakeResource, day: date, readings: int) -> int:
     return len(frame)
 
 
-def read_segments(lake: LakeResource) -> Any:
+def read_segments(lake: LakeResource) -> pd.DataFrame:
     """The validated road segments from the lake."""
     return reference.parse_road_segments(lake.get_bytes(reference.ROAD_SEGMENTS_KEY))
 
 
-def read_bumps(lake: LakeResource) -> tuple[Any, int]:
+def read_bumps(lake: LakeResource) -> tuple[pd.DataFrame, int]:
     """The usable speed bumps from the lake, and how many rows were unusable."""
     return reference.parse_speed_bumps(lake.get_bytes(reference.SPEED_BUMPS_KEY))
 
