@@ -1,5 +1,6 @@
 """Serving-layer SQL: monthly partitions, loader validation, views, report queries."""
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -147,19 +148,35 @@ def day_over_day(conn: sa.Connection, day: date) -> dict[str, object]:
 
 
 # -- materialized views --------------------------------------------------------------------------
+def view_version(name: str) -> str:
+    """A short hash of the view's definition, kept as the view's comment."""
+    query, unique = VIEW_SQL[name]
+    return "pothole-view " + hashlib.sha1(f"{query}|{unique}".encode()).hexdigest()[:12]
+
+
 def ensure_view(conn: sa.Connection, name: str) -> bool:
-    """Create the view and its unique index when missing; returns True when it was created."""
-    exists = conn.execute(
+    """Create the view and its unique index when missing or defined differently.
+
+    Returns True when the view was (re)created: it is then already populated.
+    """
+    comment = conn.execute(
         sa.text(
-            "SELECT 1 FROM pg_matviews WHERE matviewname = :n AND schemaname = current_schema()"
+            "SELECT obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = :n AND c.relkind = 'm' AND n.nspname = current_schema()"
         ),
         {"n": name},
     ).first()
+    version = view_version(name)
+    if comment is not None and comment[0] == version:
+        return False
     query, unique = VIEW_SQL[name]
-    if exists is None:
-        conn.execute(sa.text(f"CREATE MATERIALIZED VIEW {name} AS {query}"))
-    conn.execute(sa.text(f"CREATE UNIQUE INDEX IF NOT EXISTS ux_{name} ON {name} {unique}"))
-    return exists is None
+    if comment is not None:  # an older definition: replace it
+        conn.execute(sa.text(f"DROP MATERIALIZED VIEW {name}"))
+    conn.execute(sa.text(f"CREATE MATERIALIZED VIEW {name} AS {query}"))
+    conn.execute(sa.text(f"CREATE UNIQUE INDEX ux_{name} ON {name} {unique}"))
+    conn.execute(sa.text(f"COMMENT ON MATERIALIZED VIEW {name} IS '{version}'"))
+    return True
 
 
 def refresh_view(conn: sa.Connection, name: str) -> None:

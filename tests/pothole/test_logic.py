@@ -147,3 +147,22 @@ def test_a_failed_send_fails_the_report_step(
     context = dg.build_asset_context(partition_key=DAY.isoformat())
     with pytest.raises(MailDeliveryError, match="roads@example.com via 127.0.0.1"):
         daily_pothole_report(context, **resources)
+
+
+def test_views_are_created_once_and_replaced_when_their_definition_changes(
+    warehouse: WarehouseResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pothole_assets import schema, serving
+
+    warehouse.create_tables(schema.metadata)
+    with warehouse.begin() as conn:
+        assert serving.ensure_view(conn, schema.HEATMAP)
+        assert not serving.ensure_view(conn, schema.HEATMAP)
+        serving.refresh_view(conn, schema.HEATMAP)
+    query, unique = schema.VIEW_SQL[schema.HEATMAP]
+    changed = query.replace("SELECT ps.date,", "SELECT 1 AS v2, ps.date,")
+    monkeypatch.setitem(schema.VIEW_SQL, schema.HEATMAP, (changed, unique))
+    with warehouse.begin() as conn:
+        assert serving.ensure_view(conn, schema.HEATMAP)
+    columns = warehouse.read_frame("SELECT * FROM mvw_dashboard_heatmap").columns
+    assert "v2" in columns
