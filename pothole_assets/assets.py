@@ -162,6 +162,7 @@ def road_segments(lake: LakeResource, pothole: PotholeResource) -> dg.Materializ
 )
 def speed_bumps(lake: LakeResource, pothole: PotholeResource) -> dg.MaterializeResult:
     """Speed bumps (position and length) whose box vetoes Stage 1 suspects."""
+    start = time.monotonic()
     seeded = lk.ensure_sample_reference(lake) if pothole.samples else []
     if not lake.exists(reference.SPEED_BUMPS_KEY):
         raise dg.Failure(f"speed_bumps: {lake.uri(reference.SPEED_BUMPS_KEY)} does not exist")
@@ -171,6 +172,7 @@ def speed_bumps(lake: LakeResource, pothole: PotholeResource) -> dg.MaterializeR
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(bumps),
+            "elapsed_s": _elapsed(start),
             "unusable_rows": unusable,
             "mean_length_cm": round(float(bumps["length_cm"].mean()), 1) if len(bumps) else 0.0,
             "source": "sample (local mode)" if pothole.samples else "lake",
@@ -201,6 +203,7 @@ def segment_road_grade(
     lake: LakeResource, warehouse: WarehouseResource, pothole: PotholeResource
 ) -> dg.MaterializeResult:
     """Weighted 1–5 road grade per segment (rank, lanes, speed limit, road type) in PostgreSQL."""
+    start = time.monotonic()
     if pothole.samples:
         lk.ensure_sample_reference(lake)
     segments = lk.read_segments(lake)
@@ -218,6 +221,7 @@ def segment_road_grade(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(frame),
+            "elapsed_s": _elapsed(start),
             "links": int(links["link_id"].nunique()),
             "unmatched_segments": unmatched,
             "grade_distribution": {str(k): int(v) for k, v in distribution.items()},
@@ -263,6 +267,7 @@ def pothole_complaints(
     pothole: PotholeResource,
 ) -> dg.MaterializeResult:
     """Citizen pothole complaints mapped to their nearest segment within 500 m."""
+    start = time.monotonic()
     yesterday = datetime.now(KST).date() - timedelta(days=1)
     last = date.fromisoformat(config.date_to) if config.date_to else yesterday
     first = date.fromisoformat(config.date_from) if config.date_from else last - timedelta(364)
@@ -298,6 +303,7 @@ def pothole_complaints(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": len(near),
+            "elapsed_s": _elapsed(start),
             "fetched": len(fetched),
             "rejected_unusable": len(fetched) - len(usable),
             "farther_than_max": len(usable) - len(near),
@@ -680,6 +686,7 @@ def segment_address(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, kakao: KakaoResource
 ) -> dg.MaterializeResult:
     """Road name and district of each segment, reverse-geocoded once per new segment (Kakao)."""
+    start = time.monotonic()
     days = partition_days(context)
     warehouse.create_tables(schema.metadata)
     with warehouse.begin() as conn:
@@ -727,6 +734,7 @@ def segment_address(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
+            "elapsed_s": _elapsed(start),
             "looked_up": len(missing),
             "not_found": not_found,
             "source": kakao.mode,
@@ -887,6 +895,7 @@ def daily_pothole_report(
     pothole: PotholeResource,
 ) -> dg.MaterializeResult:
     """Daily email of the top-5 repair priorities, the day's key figures and a map."""
+    start = time.monotonic()
     if not pothole.report_to:
         raise dg.Failure("daily_pothole_report: no recipients (set POTHOLE_REPORT_TO)",
                          allow_retries=False)
@@ -921,6 +930,7 @@ def daily_pothole_report(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(s["rows"] for s in sent),
+            "elapsed_s": _elapsed(start),
             "recipients": ", ".join(pothole.report_to),
             "subject": report.subject(date.fromisoformat(last["day"])),
             "destination": str(last["destination"]),
