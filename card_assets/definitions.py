@@ -1,4 +1,4 @@
-"""Code location 'card': shared resources, failure alerts and run retention (domain assets to come)."""
+"""Code location 'card': shared resources, failure alerts and run retention."""
 
 from resources import platform_definitions
 

@@ -494,7 +494,7 @@ def pothole_spark_stages(
         finally:
             if cluster.enabled:
                 # The session runs on the instances about to stop: end it first.
-                spark.teardown_after_execution(context)  # type: ignore[arg-type]
+                spark.stop()
 
     common = {"spark_master": spark.master, "cluster_nodes": len(nodes),
               "spark_startup_s": startup_s, "days": len(days)}

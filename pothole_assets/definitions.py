@@ -6,7 +6,7 @@ from pothole_assets import assets
 from pothole_assets.schedules import build_pothole_daily_schedule
 from pothole_assets.sensors import build_raw_sensor_data_sensor, pothole_run_success_sensor
 from pothole_assets.sources import ComplaintsResource, KakaoResource, PotholeResource
-from resources import make_run_failure_alert_sensor, platform_resources
+from resources import platform_definitions
 from resources.settings import load_settings
 
 DAILY_ASSETS = [
@@ -88,15 +88,14 @@ def _defs() -> dg.Definitions:
             )
         ],
         sensors=[
-            make_run_failure_alert_sensor("pothole"),
             pothole_run_success_sensor,
             build_raw_sensor_data_sensor(
                 pothole_daily_job.name,
                 dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED,
             ),
         ],
-        resources={**platform_resources("pothole"), **domain_resources()},
+        resources=domain_resources(),
     )
 
 
-defs = _defs()
+defs = dg.Definitions.merge(platform_definitions("pothole"), _defs())

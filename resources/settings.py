@@ -21,7 +21,15 @@ _COMMON_PROD: tuple[str | tuple[str, ...], ...] = (
 )
 REQUIRED_IN_PROD: dict[str, tuple[str | tuple[str, ...], ...]] = {
     "inspig": (*_COMMON_PROD, "INSPIG_ORACLE_URL"),
-    "pothole": (*_COMMON_PROD, "LAKE_URL", "SPARK_MASTER", "SMTP_HOST", "MAIL_FROM"),
+    "pothole": (
+        *_COMMON_PROD,
+        "LAKE_URL",
+        "SPARK_MASTER",
+        "SMTP_HOST",
+        "MAIL_FROM",
+        "POTHOLE_REPORT_TO",
+        "POTHOLE_COMPLAINTS_API_KEY",
+    ),
     "production": (*_COMMON_PROD, "PRODUCTION_DB_DIR"),
     "card": _COMMON_PROD,
     "energy": _COMMON_PROD,

@@ -48,8 +48,12 @@ class SparkResource(dg.ConfigurableResource):
             self._session = spark_session_from_config(self.config())
         return self._session
 
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        """Stop the session at the end of the step that started it."""
+    def stop(self) -> None:
+        """Stop the session now (before its cluster goes down); a later call starts a new one."""
         if self._session is not None:
             self._session.stop()
             self._session = None
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Stop the session at the end of the step that started it."""
+        self.stop()
