@@ -23,16 +23,17 @@ def _productivity_api() -> ProductivityApiResource:
     )
 
 
-inspig_defs = dg.Definitions(
-    assets=[ts_productivity, ts_productivity_monthly, ts_ins_weekly_report],
-    jobs=[
-        inspig_weekly_report_job,
-        inspig_productivity_weekly_job,
-        inspig_productivity_monthly_job,
-        inspig_farm_report_job,
-    ],
-    schedules=SCHEDULES,
-    resources={"productivity_api": _productivity_api()},
+defs = dg.Definitions.merge(
+    platform_definitions("inspig"),
+    dg.Definitions(
+        assets=[ts_productivity, ts_productivity_monthly, ts_ins_weekly_report],
+        jobs=[
+            inspig_weekly_report_job,
+            inspig_productivity_weekly_job,
+            inspig_productivity_monthly_job,
+            inspig_farm_report_job,
+        ],
+        schedules=SCHEDULES,
+        resources={"productivity_api": _productivity_api()},
+    ),
 )
-
-defs = dg.Definitions.merge(platform_definitions("inspig"), inspig_defs)

@@ -27,18 +27,19 @@ def production_db_resource() -> ProductionDbResource:
     )
 
 
-production_defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets]),
-    asset_checks=dg.load_asset_checks_from_modules([checks]),
-    jobs=[
-        production_maintenance_job,
-        production_monthly_totals_job,
-        production_archive_rollover_job,
-        production_restore_job,
-    ],
-    schedules=[production_maintenance_schedule],
-    resources={"production_db": production_db_resource()},
-    sensors=[production_db_change_sensor],
+defs = dg.Definitions.merge(
+    platform_definitions("production"),
+    dg.Definitions(
+        assets=dg.load_assets_from_modules([assets]),
+        asset_checks=dg.load_asset_checks_from_modules([checks]),
+        jobs=[
+            production_maintenance_job,
+            production_monthly_totals_job,
+            production_archive_rollover_job,
+            production_restore_job,
+        ],
+        schedules=[production_maintenance_schedule],
+        resources={"production_db": production_db_resource()},
+        sensors=[production_db_change_sensor],
+    ),
 )
-
-defs = dg.Definitions.merge(platform_definitions("production"), production_defs)
