@@ -13,7 +13,6 @@ Server: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else a temporary embedded Po
 """
 
 import datetime as dt
-import os
 import shutil
 import sys
 import tempfile
@@ -23,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from benchdb import bench_database_url
 from pyspark.sql import SparkSession
 
 from pothole_assets import sample_data, schema, serving
 from pothole_assets import spark_stages as st
 from pothole_assets.reference import parse_road_segments, parse_speed_bumps
 from resources.copy_format import csv_chunks
-from resources.embedded_pg import sqlalchemy_url
 from resources.warehouse import COPY_CHUNK_ROWS, WarehouseResource
 
 READINGS = 2_000_000
@@ -122,14 +121,11 @@ def spark_figures(folder: Path) -> None:
 
 
 def load_figures() -> None:
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    server = None
-    if not url:
-        import pgserver
+    with bench_database_url() as url:
+        _load_figures(url)
 
-        server = pgserver.get_server(Path(tempfile.mkdtemp()) / "pg", cleanup_mode="delete")
-        url = server.get_uri()
-    url = sqlalchemy_url(url)
+
+def _load_figures(url: str) -> None:
     bench_schema = "bench_pothole"
     admin = sa.create_engine(url)
     with admin.begin() as conn:
@@ -212,8 +208,6 @@ def load_figures() -> None:
         conn.execute(sa.text(f"DROP SCHEMA {bench_schema} CASCADE"))
     admin.dispose()
     engine.dispose()
-    if server is not None:
-        server.cleanup()
 
 
 def main(parts: list[str]) -> None:

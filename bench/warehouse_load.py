@@ -9,18 +9,15 @@ Server: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else a temporary embedded Po
 """
 
 import datetime as dt
-import os
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from benchdb import bench_database_url
 
 from resources.copy_format import csv_chunks
-from resources.embedded_pg import sqlalchemy_url
 from resources.warehouse import COPY_CHUNK_ROWS, WarehouseResource
 
 ROWS = 1_000_000
@@ -68,14 +65,11 @@ def best_of(label: str, rows: int, reset: Callable[[], None], work: Callable[[],
 
 
 def main() -> None:
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    server = None
-    if not url:
-        import pgserver
+    with bench_database_url() as url:
+        _main(url)
 
-        server = pgserver.get_server(Path(tempfile.mkdtemp()) / "pg", cleanup_mode="delete")
-        url = server.get_uri()
-    url = sqlalchemy_url(url)
+
+def _main(url: str) -> None:
     schema = "bench_load"
     admin = sa.create_engine(url)
     with admin.begin() as conn:
@@ -135,8 +129,6 @@ def main() -> None:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
     engine.dispose()
-    if server is not None:
-        server.cleanup()
 
 
 if __name__ == "__main__":

@@ -39,6 +39,26 @@ def farm_filter(column: sa.ColumnElement[Any], farms: Sequence[int]) -> sa.Colum
     )
 
 
+def work_events_query(farms: Sequence[int]) -> sa.Select:
+    """Sow work events (TB_MODON_WK rows in use) of the farms, in the column order of `Work`."""
+    w = t.tb_modon_wk
+    return (
+        sa.select(
+            w.c.farm_no,
+            w.c.pig_no,
+            w.c.wk_dt,
+            w.c.wk_gubun,
+            w.c.sancha,
+            w.c.gyobae_cnt,
+            w.c.sago_gubun_cd,
+            w.c.daeri_yn,
+            w.c.seq,
+        )
+        .where(farm_filter(w.c.farm_no, farms))
+        .where(w.c.use_yn == "Y")
+    )
+
+
 def fetch(conn: sa.Connection, stmt: sa.Executable) -> list[tuple[Any, ...]]:
     """All rows as plain DBAPI tuples (no per-row result processing: the bulk path)."""
     result = conn.execute(stmt)
@@ -180,22 +200,7 @@ def load_week_data(
         data[r[0]].sows.append(sow)
 
     w = t.tb_modon_wk
-    rows = fetch(
-        conn,
-        sa.select(
-            w.c.farm_no,
-            w.c.pig_no,
-            w.c.wk_dt,
-            w.c.wk_gubun,
-            w.c.sancha,
-            w.c.gyobae_cnt,
-            w.c.sago_gubun_cd,
-            w.c.daeri_yn,
-            w.c.seq,
-        )
-        .where(farm_filter(w.c.farm_no, farms))
-        .where(w.c.use_yn == "Y", w.c.wk_dt > floor_s, w.c.wk_dt <= base_s),
-    )
+    rows = fetch(conn, work_events_query(farms).where(w.c.wk_dt > floor_s, w.c.wk_dt <= base_s))
     for r in rows:
         sow = sows.get((r[0], r[1]))
         if sow is not None:

@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from inspig_assets import schema as t
-from inspig_assets.loader import farm_filter
+from inspig_assets.loader import farm_filter, work_events_query
 from inspig_assets.model import ALIVE, CONFIG_DEFAULTS, Sow, Work, round_half_up
 from inspig_assets.periods import add_months, ymd
 
@@ -157,22 +157,8 @@ def _load(
         by_farm[r[0]].append(sow)
     cache: dict[str, int] = {}
     for r in conn.execute(
-        sa.select(
-            w.c.farm_no,
-            w.c.pig_no,
-            w.c.wk_dt,
-            w.c.wk_gubun,
-            w.c.sancha,
-            w.c.gyobae_cnt,
-            w.c.sago_gubun_cd,
-            w.c.daeri_yn,
-            w.c.seq,
-        )
-        .where(farm_filter(w.c.farm_no, farms))
-        .where(
-            w.c.use_yn == "Y",
-            w.c.wk_dt >= ymd(history),
-            w.c.wk_dt <= ymd(last + dt.timedelta(days=130)),
+        work_events_query(farms).where(
+            w.c.wk_dt >= ymd(history), w.c.wk_dt <= ymd(last + dt.timedelta(days=130))
         )
     ):
         sow = sows.get((r[0], r[1]))
