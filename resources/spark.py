@@ -26,6 +26,7 @@ class SparkResource(dg.ConfigurableResource):
             "spark.master": self.master,
             "spark.app.name": self.app_name,
             "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
             "spark.sql.session.timeZone": "Asia/Seoul",
             "spark.sql.shuffle.partitions": "8",
             "spark.sql.execution.arrow.pyspark.enabled": "true",
