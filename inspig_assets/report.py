@@ -347,7 +347,7 @@ def process_farm(farm: FarmData, ctx: RunContext) -> FarmOutcome:
             result = processor(farm, ctx, done)
         except Exception as exc:
             elapsed = round((time.perf_counter() - clock) * 1000)
-            message = f"{name}: {type(exc).__name__}: {exc}"[:ERROR_MSG_LIMIT]
+            message = clip_message(f"{name}: {type(exc).__name__}: {exc}")
             stack = traceback.format_exc()
             outcome.logs.append(_log(name, started, elapsed, 0, ERROR, message, stack))
             outcome.logs.append(_log("FarmProcessor", started, elapsed, 0, ERROR, message, stack))
@@ -360,6 +360,11 @@ def process_farm(farm: FarmData, ctx: RunContext) -> FarmOutcome:
         outcome.week.update(result.week)
         outcome.logs.append(_log(name, started, elapsed, len(result.rows), "SUCCESS"))
     return outcome
+
+
+def clip_message(text: str, limit: int = ERROR_MSG_LIMIT) -> str:
+    """At most `limit` characters and `limit` UTF-8 bytes (Oracle's VARCHAR2(4000) cap in bytes)."""
+    return text[:limit].encode()[:limit].decode(errors="ignore")
 
 
 def _log(

@@ -262,3 +262,19 @@ def test_concurrent_runs_of_one_week_never_collide(sample_db: FarmDbResource) ->
     assert len(results[2].completed) == 4
     assert len(_masters(sample_db)) == 1
     assert all(status == "COMPLETE" for status, _ in _weeks(sample_db).values())
+
+
+def test_error_message_fits_oracle_varchar2_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from inspig_assets.report import process_farm
+
+    def broken(farm: FarmData, ctx: RunContext, done: processors.Done) -> None:
+        raise ValueError("분만 기록 불일치 " * 1000)  # Korean: 3 bytes a character in UTF-8
+
+    monkeypatch.setattr(processors, "PROCESSORS", (("config", "ConfigProcessor", broken),))
+    outcome = process_farm(SimpleNamespace(farm_no=7), None)  # type: ignore[arg-type]
+    assert outcome.error is not None and {log["status_cd"] for log in outcome.logs} == {"ERROR"}
+    for log in outcome.logs:  # VARCHAR2(4000) holds at most 4,000 bytes, even with CHAR semantics
+        assert 3990 <= len(log["error_msg"].encode()) <= 4000
+        assert log["error_msg"].startswith("ConfigProcessor: ValueError: 분만 기록 불일치")
