@@ -1,9 +1,9 @@
 """`raw_sensor_data_sensor`: request a day's run once its raw input is complete.
 
-A day is complete when a `_SUCCESS` marker exists under `raw-sensor-data/dt=…/`, or when the KST
-day has ended and its objects have stopped changing (the same files, sizes and newest time on two
-ticks, and nothing newer than the quiet period). This replaces the original's `check_s3_input`,
-which only asked whether anything at all was there.
+A day is complete once the KST day has ended (its partition exists only then) and either a
+`_SUCCESS` marker exists under `raw-sensor-data/dt=…/` or its objects have stopped changing (the
+same files, sizes and newest time on two ticks, and nothing newer than the quiet period). This
+replaces the original's `check_s3_input`, which only asked whether anything at all was there.
 """
 
 import json
@@ -49,13 +49,17 @@ def evaluate_raw_days(
         day_ended = now_kst >= datetime(day.year, day.month, day.day, tzinfo=KST) + timedelta(1)
         newest = status["newest"]
         quiet = isinstance(newest, datetime) and now - newest >= QUIET_PERIOD
-        if status["success_marker"] or (day_ended and seen.get(key) == signature and quiet):
+        # The day's partition only exists once the KST day has ended: a request for it before
+        # then fails the whole tick (unknown partition key), so a marker only skips the quiet wait.
+        if day_ended and (status["success_marker"] or (seen.get(key) == signature and quiet)):
             to_request.append(key)
             requested.append(key)
             seen.pop(key, None)
         else:
             seen[key] = signature
             why = "day not over" if not day_ended else "objects still changing"
+            if not day_ended and status["success_marker"]:
+                why = "marked complete; its partition opens when the day ends"
             waiting.append(f"{key}: {why} ({status['files']} files)")
     new_cursor = json.dumps({"seen": seen, "requested": sorted(requested)[-_REMEMBER:]})
     return to_request, observations, new_cursor, waiting

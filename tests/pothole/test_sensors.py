@@ -55,7 +55,31 @@ def test_success_marker_completes_a_day_at_once(local_lake: LakeResource) -> Non
     _put(local_lake, "2026-02-11", "merged_0000.parquet", 1, now)
     assert evaluate_raw_days(local_lake, now, None)[0] == []
     _put(local_lake, "2026-02-11", "_SUCCESS", 0, now)
-    assert evaluate_raw_days(local_lake, now, None)[0] == ["2026-02-11"]
+    # the day is still open, so its partition does not exist yet: wait for midnight
+    days, _, cursor, waiting = evaluate_raw_days(local_lake, now, None)
+    assert days == [] and any("2026-02-11: marked complete" in w for w in waiting)
+    # one second after midnight: requested at once, without waiting for the quiet period
+    _put(local_lake, "2026-02-11", "merged_0001.parquet", 0, now.replace(hour=23, minute=59))
+    midnight = dt.datetime(2026, 2, 12, 0, 0, 1, tzinfo=KST)
+    assert evaluate_raw_days(local_lake, midnight, cursor)[0] == ["2026-02-11"]
+
+
+def test_marker_on_the_open_day_does_not_break_the_tick(local_lake: LakeResource) -> None:
+    """A marker on today's input must not make the tick fail (and hold back yesterday)."""
+    sensor = defs.get_sensor_def("raw_sensor_data_sensor")
+    now = dt.datetime.now(KST)
+    today = now.date().isoformat()
+    yesterday = (now.date() - dt.timedelta(days=1)).isoformat()
+    for day in (yesterday, today):
+        _put(local_lake, day, "merged_0000.parquet", 30, now)
+        _put(local_lake, day, "_SUCCESS", 30, now)
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, resources={"lake": local_lake},
+            repository_def=defs.get_repository_def(),
+        )
+        data = sensor.evaluate_tick(context)  # resolves the partition of every request
+        assert [r.partition_key for r in data.run_requests] == [yesterday]
 
 
 def test_sensor_emits_run_requests_and_observations(local_lake: LakeResource) -> None:
