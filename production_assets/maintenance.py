@@ -108,6 +108,8 @@ def integrity_check(path: Path, quick: bool = False, busy_timeout_s: float = 5.0
     try:
         with reading(path, busy_timeout_s) as conn:
             return [row[0] for row in conn.execute(f"PRAGMA {pragma}")]
+    except DatabaseFileError as exc:  # e.g. the file does not exist
+        return [str(exc)]
     except sqlite3.DatabaseError as exc:
         return [f"{type(exc).__name__}: {exc}"]
 

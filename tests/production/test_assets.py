@@ -239,3 +239,27 @@ def test_observations_report_size_rows_and_date_range(production_db: ProductionD
     assert archives["archives"].value == "archive_2025.db"
     assert archives["dagster/row_count"].value == 9
     assert archives["unreadable"].value == {}
+
+
+def test_a_missing_live_file_fails_the_index_step_by_name_and_the_archive_is_healed(
+    production_db: ProductionDbResource, db_dir: Path
+) -> None:
+    live = db_dir / "production_analysis.db"
+    for path in (live, Path(f"{live}-wal"), Path(f"{live}-shm")):
+        path.unlink(missing_ok=True)
+    archive = db_dir / "archive_2025.db"
+    run_writer("drop-indexes", "--db", str(archive))
+    result = _materialize(
+        [assets.production_db_indexes], {"production_db": production_db}, raise_on_error=False
+    )
+    assert not result.success
+    message = result.failure_data_for_node("production_db_indexes").error.message
+    assert "production_analysis.db" in message and "does not exist" in message
+    assert missing_indexes(archive) == []  # the other file is still served
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    integrity = checks["integrity_ok"].metadata["results"].value
+    assert integrity["archive_2025.db"] == "ok"
+    assert "does not exist" in integrity["production_analysis.db"]
+    assert list(checks["required_indexes_present"].metadata["missing"].value) == [
+        "production_analysis.db"
+    ]
