@@ -418,6 +418,14 @@ def pothole_spark_stages(
                 raw = session.read.parquet(lake_io.input_path(raw_prefix))
                 problems = st.check_raw_schema(raw.schema)
                 if problems:
+                    if checks.selected(context, STAGE1, checks.RAW_INPUT_SCHEMA):
+                        # recorded as a failed check, not only as the step's error
+                        yield dg.AssetCheckResult(
+                            asset_key=STAGE1,
+                            check_name=checks.RAW_INPUT_SCHEMA,
+                            passed=False,
+                            metadata={"day": day.isoformat(), "problems": problems},
+                        )
                     raise dg.Failure(
                         f"{STAGE1} {day}: raw files under {lake.uri(raw_prefix)} do not match "
                         f"the sensor schema: {'; '.join(problems)}",

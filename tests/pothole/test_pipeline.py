@@ -211,6 +211,9 @@ def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "do not match the sensor schema" in failure.event_specific_data.error.message
     assert "missing column 'gyro_y'" in failure.event_specific_data.error.message
+    (schema_check,) = result.get_asset_check_evaluations()
+    assert schema_check.check_name == "raw_input_schema" and not schema_check.passed
+    assert "missing column 'gyro_y'" in schema_check.metadata["problems"].value
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
     assert any("cluster: running" in m for m in logs)
     assert any("cluster: stopped" in m for m in logs)
