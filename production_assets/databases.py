@@ -201,10 +201,16 @@ def connect_rw(path: Path, busy_timeout_s: float = 10.0) -> sqlite3.Connection:
 def reading(
     path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S
 ) -> Iterator[sqlite3.Connection]:
-    """Context manager around `connect_ro` that always closes the connection."""
+    """Context manager around `connect_ro` that always closes the connection.
+
+    A SQLite error raised while reading (a corrupt page, a lock held past the busy timeout) becomes
+    a DatabaseFileError naming the file, so the step reports which file failed.
+    """
     conn = connect_ro(path, busy_timeout_s)
     try:
         yield conn
+    except sqlite3.Error as exc:
+        raise DatabaseFileError(f"{path}: {type(exc).__name__}: {exc}") from exc
     finally:
         conn.close()
 

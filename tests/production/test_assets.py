@@ -14,7 +14,7 @@ from production_assets.maintenance import missing_indexes
 from production_assets.sample_data import ensure_sample
 from production_assets.sources import ProductionDbResource
 from resources.warehouse import WarehouseResource
-from tests.production.conftest import run_writer
+from tests.production.conftest import make_db, rows_for, run_writer
 from tests.production.test_summaries import direct_sql
 
 
@@ -263,3 +263,27 @@ def test_a_missing_live_file_fails_the_index_step_by_name_and_the_archive_is_hea
     assert list(checks["required_indexes_present"].metadata["missing"].value) == [
         "production_analysis.db"
     ]
+
+
+def test_a_damaged_archive_page_fails_its_months_by_name_and_live_months_are_served(
+    production_db: ProductionDbResource, warehouse: WarehouseResource, db_dir: Path
+) -> None:
+    archive = db_dir / "archive_2025.db"
+    make_db(archive, rows_for(["2025-12-01"] * 400))  # large enough to have table pages to damage
+    with open(archive, "r+b") as handle:  # valid header, damaged table and index pages
+        handle.seek(4096 * 2)
+        handle.write(b"\xff" * 4096 * 6)
+    resources = {"production_db": production_db, "warehouse": warehouse}
+    archive_month = _materialize(
+        [assets.production_monthly_totals],
+        resources,
+        partition_key="2025-12-01",
+        raise_on_error=False,
+    )
+    assert not archive_month.success
+    message = archive_month.failure_data_for_node("production_monthly_totals").error.message
+    assert "archive_2025.db" in message and "malformed" in message
+    live_month = _materialize(
+        [assets.production_monthly_totals], resources, partition_key="2026-01-01"
+    )
+    assert live_month.success
