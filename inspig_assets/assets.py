@@ -220,13 +220,16 @@ REPORT_CHECKS = [
     specs=REPORT_SPECS,
     check_specs=REPORT_CHECKS,
     partitions_def=inspig_report_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
 )
 def ts_ins_weekly_report(
     context: dg.AssetExecutionContext, config: WeeklyReportConfig, farm_db: FarmDbResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """The weekly farm report of one week and schedule group (all ten processors)."""
-    week_key, group = split_report_key(context.partition_key)
+    # A backfill is one run over a range: weeks oldest first (each compares with the week before).
+    runs = sorted(split_report_key(k) for k in context.partition_keys)
+    week_key, group = runs[0]
     week = ReportWeek.of_monday(dt.date.fromisoformat(week_key))
     options = config.options()
     try:
@@ -253,10 +256,107 @@ def ts_ins_weekly_report(
                     metadata={"skipped": f"TA_SYS_CONFIG.INS_SCHEDULE_YN={gate!r}"},
                 )
             return
+    if len(runs) > 1:
+        yield from _report_range(context, runs, options, farm_db)
+        return
     result = run_week(
         engine, week, group, options, inserter=farm_db.insert_rows, log=context.log.info
     )
     yield from report_results(result, farm_db, group)
+
+
+def _report_range(
+    context: dg.AssetExecutionContext,
+    runs: list[tuple[str, str]],
+    options: RunOptions,
+    farm_db: FarmDbResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """A backfill over many weeks and groups in one run: each week and group as a scheduled run."""
+    engine = farm_db.get_engine()
+    results: list[tuple[RunResult, str]] = []
+    for week_key, group in runs:
+        week = ReportWeek.of_monday(dt.date.fromisoformat(week_key))
+        context.log.info(f"{week.label} group {group}")
+        result = run_week(
+            engine, week, group, options, inserter=farm_db.insert_rows, log=context.log.info
+        )
+        results.append((result, group))
+    # One materialization per table covers every partition of the range; per-run figures inside.
+    summary = {
+        f"{r.week.dt_from.isoformat()}|{g}": {
+            "master_seq": r.master_seq,
+            "targets": len(r.targets),
+            "built": len(r.to_build),
+            "complete_kept": len(r.kept_complete),
+            "errors": len(r.errors),
+            "master_status": r.master_status,
+        }
+        for r, g in results
+    }
+    common = {
+        "partitions": len(results),
+        "weeks": ", ".join(sorted({r.week.label for r, _ in results})),
+        "groups": ", ".join(sorted({g for _, g in results})),
+        "database": farm_db.source_label,
+        "dry_run": options.dry_run,
+        "runs": dg.MetadataValue.json(summary),
+    }
+    rows = {
+        "ts_ins_master": len({r.master_seq for r, _ in results if r.master_seq is not None}),
+        "ts_ins_week": sum(len(r.to_build) for r, _ in results),
+        "ts_ins_week_sub": sum(r.sub_rows for r, _ in results),
+        "ts_ins_job_log": sum(r.job_log_rows for r, _ in results),
+    }
+    for key, count in rows.items():
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={**common, "dagster/row_count": 0 if options.dry_run else count},
+        )
+    if options.dry_run:
+        for spec in REPORT_CHECKS:
+            yield dg.AssetCheckResult(
+                asset_key=spec.asset_key,
+                check_name=spec.name,
+                passed=True,
+                metadata={"dry_run": True},
+            )
+        return
+    failed: dict[str, str] = {}
+    mismatch: dict[str, list[int]] = {}
+    missing: dict[str, list[str]] = {}
+    no_logs: dict[str, object] = {}
+    with engine.connect() as conn:
+        for r, g in results:
+            assert r.master_seq is not None
+            part = f"{r.week.dt_from.isoformat()}|{g}"
+            failed.update(
+                {f"{part}/{f}": m[:300] for f, m in ck.error_farms(conn, r.master_seq, g).items()}
+            )
+            mismatch.update(
+                {
+                    f"{r.week.label}/{k}": list(v)
+                    for k, v in ck.master_count_mismatch(conn, r.master_seq).items()
+                }
+            )
+            missing.update(
+                {f"{part}/{f}": v for f, v in ck.missing_fixed_rows(conn, r.master_seq, g).items()}
+            )
+            lacking = ck.farms_without_logs(conn, r.master_seq, g)
+            if lacking:
+                no_logs[part] = lacking
+    outcomes = (
+        ("ts_ins_week", ck.CHECK_FARMS_COMPLETE, failed, "failed_farms"),
+        ("ts_ins_master", ck.CHECK_MASTER_COUNTS, mismatch, "mismatch"),
+        ("ts_ins_week_sub", ck.CHECK_FIXED_ROWS, missing, "missing"),
+        ("ts_ins_job_log", ck.CHECK_JOB_LOG, no_logs, "farms_without_logs"),
+    )
+    for asset, name, found, label in outcomes:
+        yield dg.AssetCheckResult(
+            asset_key=asset,
+            check_name=name,
+            passed=not found,
+            metadata={label: dg.MetadataValue.json(dict(list(found.items())[:100]))},
+        )
 
 
 def report_results(
