@@ -13,6 +13,10 @@ from resources.embedded_pg import embedded_postgres_url
 from resources.settings import load_settings
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def main(argv: list[str]) -> int:
     """Run a command while holding the embedded server (no-op when WAREHOUSE_URL is set)."""
     if argv and argv[0] == "--":
@@ -23,7 +27,9 @@ def main(argv: list[str]) -> int:
         print(f"embedded PostgreSQL ready: {url.split('?')[0]} (data in {settings.home / 'pg'})")
     if not argv:
         return 0
-    child = subprocess.Popen(argv)
+    # A command started from a background job inherits an ignored SIGINT, and Dagster maps SIGTERM
+    # onto the SIGINT handler: give the child the default handler so both stop it cleanly.
+    child = subprocess.Popen(argv, preexec_fn=_default_sigint)
     # Ctrl-C reaches the child through the terminal's process group: wait for it to finish.
     # SIGTERM (a service manager stopping us) is passed on. Either way this process then exits
     # normally, so the embedded server is stopped when its last user is gone.
