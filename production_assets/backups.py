@@ -79,12 +79,26 @@ def apply_retention(backup_dir: Path, prefix: str, keep: int) -> list[str]:
     return deleted
 
 
+def last_change(source: Path) -> float:
+    """When a database last changed: its WAL's mtime when the WAL holds frames, else the file's.
+
+    In WAL mode a commit only writes `<file>-wal` until a checkpoint, so the main file's mtime
+    alone misses changes.
+    """
+    changed = os.stat(source).st_mtime
+    try:
+        wal = os.stat(f"{source}-wal")
+    except FileNotFoundError:
+        return changed
+    return max(changed, wal.st_mtime) if wal.st_size else changed
+
+
 def is_current(source: Path, backup_dir: Path, prefix: str) -> bool:
     """True when the newest backup of `prefix` was started after the source last changed."""
     backups = list_backups(backup_dir, prefix)
     if not backups:
         return False
-    mtime = dt.datetime.fromtimestamp(os.stat(source).st_mtime, KST).replace(microsecond=0)
+    mtime = dt.datetime.fromtimestamp(last_change(source), KST).replace(microsecond=0)
     return mtime < backups[0][0]
 
 

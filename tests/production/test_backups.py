@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from production_assets import assets
 from production_assets import backups as backups_module
 from production_assets.backups import (
     KST,
@@ -199,3 +200,33 @@ def test_quiet_wal_file_is_copied_under_its_snapshot_while_the_erp_writes_and_ch
     conn.close()
     assert second.method == "online backup API"
     assert second.rows == count(live)
+
+
+def test_a_change_still_in_the_wal_is_backed_up_again(db_dir: Path) -> None:
+    resources = {"production_db": ProductionDbResource(db_dir=str(db_dir))}
+    instance = dg.DagsterInstance.ephemeral()
+
+    def backups_made() -> int:
+        result = dg.materialize(
+            [assets.production_db_backups], resources=resources, instance=instance
+        )
+        meta = result.asset_materializations_for_node("production_db_backups")[0].metadata
+        return meta["backups_made"].value
+
+    for path in db_dir.glob("*.db"):  # the files last changed a while ago
+        os.utime(path, (path.stat().st_mtime - 10, path.stat().st_mtime - 10))
+    assert backups_made() == 2  # first backups of the archive and the live file
+    assert backups_made() == 0  # nothing changed since
+    live = db_dir / "production_analysis.db"
+    erp = sqlite3.connect(live)  # the ERP commits; its rows sit in the WAL, not yet checkpointed
+    erp.execute("PRAGMA wal_autocheckpoint=0")
+    with erp:
+        erp.execute(
+            "INSERT INTO production_records (production_date, item_code) VALUES ('2026-03-02', 'X')"
+        )
+    try:
+        assert backups_made() == 1  # the live file again, with the new row
+    finally:
+        erp.close()
+    newest = list_backups(db_dir / "backups", "production")[0][1]
+    assert count(newest) == count(live)
