@@ -403,9 +403,10 @@ def service_farms(conn: sa.Connection, as_of: dt.date) -> list[int]:
 
 
 def all_farms(conn: sa.Connection) -> list[int]:
-    """Every farm in use that is not a test farm (the monthly `productivity-all` population)."""
-    f = t.ta_farm
+    """Farms in use, not test farms, with an approved member (the `productivity-all` population)."""
+    f, m = t.ta_farm, t.ta_member
+    approved = sa.exists().where(m.c.farm_no == f.c.farm_no, m.c.user_ok_cd == t.MEMBER_APPROVED)
     query = sa.select(f.c.farm_no).where(
-        f.c.use_yn == "Y", sa.func.coalesce(f.c.test_yn, "N") == "N"
+        f.c.use_yn == "Y", sa.func.coalesce(f.c.test_yn, "N") == "N", approved
     )
     return [r[0] for r in conn.execute(query.order_by(f.c.farm_no))]

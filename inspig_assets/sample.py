@@ -268,6 +268,9 @@ def generate(spec: SampleSpec) -> dict[str, pd.DataFrame]:
             use_yn="Y", test_yn="N", map_x_n=round(rng.uniform(126.5, 129.0), 6),
             map_y_n=round(rng.uniform(34.8, 37.8), 6),
         )  # fmt: skip
+        # every farm has an approved member but one in 17, whose member still awaits approval
+        ok_cd = "991001" if i % 17 == 16 else t.MEMBER_APPROVED
+        out.add("ta_member", member_id=f"user{farm_no}", farm_no=farm_no, user_ok_cd=ok_cd)
         reg_type = "MANUAL" if i % 23 == 22 else "AUTO"
         to_dt = "20991231" if i % 29 != 28 else ymd(spec.until - dt.timedelta(days=400))
         reg = spec.until - dt.timedelta(days=spec.history_days + 30)
@@ -368,11 +371,29 @@ def ensure_sample(
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(80020250)"))
         t.create_all(conn)
         if conn.execute(sa.select(sa.func.count()).select_from(t.ta_farm)).scalar():
+            _add_members(conn)
             return False
         counts = load_sample(conn, spec, inserter)
     log(f"generated sample PigPlan data: {spec.farms} farms, " + ", ".join(
         f"{k}={v}" for k, v in sorted(counts.items())))  # fmt: skip
     return True
+
+
+def _add_members(conn: sa.Connection) -> None:
+    """A sample made before TA_MEMBER existed: one approved member per farm."""
+    if conn.execute(sa.select(sa.func.count()).select_from(t.ta_member)).scalar():
+        return
+    f = t.ta_farm
+    conn.execute(
+        t.ta_member.insert().from_select(
+            ["member_id", "farm_no", "user_ok_cd"],
+            sa.select(
+                sa.literal("user") + sa.cast(f.c.farm_no, sa.String),
+                f.c.farm_no,
+                sa.literal(t.MEMBER_APPROVED),
+            ),
+        )
+    )
 
 
 def farm_numbers_in(conn: sa.Connection) -> Sequence[int]:

@@ -33,6 +33,16 @@ ta_farm = sa.Table(
     sa.Column("log_upt_dt", sa.DateTime),
 )
 
+# PigPlan members; USER_OK_CD '991002' = approved (used only by the monthly productivity).
+ta_member = sa.Table(
+    "ta_member",
+    metadata,
+    sa.Column("member_id", S(50), primary_key=True),
+    sa.Column("farm_no", I, index=True),
+    sa.Column("user_ok_cd", S(10)),
+)
+MEMBER_APPROVED = "991002"
+
 ts_ins_service = sa.Table(
     "ts_ins_service",
     metadata,
@@ -254,6 +264,7 @@ tm_sisae_detail = sa.Table(
 
 SOURCE_TABLES: tuple[sa.Table, ...] = (
     ta_farm,
+    ta_member,
     ts_ins_service,
     ta_sys_config,
     tc_code_sys,

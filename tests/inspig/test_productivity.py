@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 
 from inspig_assets import schema as t
-from inspig_assets.assets import ts_productivity
+from inspig_assets.assets import ts_productivity, ts_productivity_monthly
 from inspig_assets.productivity import StatPeriod, compute_local
 from inspig_assets.sources import ProductivityApiResource, ProductivitySourceError
 from resources.farm_db import FarmDbResource
@@ -139,3 +139,40 @@ def test_local_statistics_of_the_tiny_farm(farm_db: FarmDbResource) -> None:
     assert rows["034"]["c023"] == 75.3  # PSY: 13 weaned × 365 / 7 / 9
     assert rows["034"]["c029"] == 17.4  # MSY: 3 graded × 365 / 7 / 9
     assert (rows["035"]["stat_year"], rows["035"]["period_no"]) == (2025, 11)
+
+
+def test_monthly_collects_farms_with_an_approved_member_only(sample_db: FarmDbResource) -> None:
+    m, f = t.ta_member, t.ta_farm
+    with sample_db.begin() as conn:
+        conn.execute(m.update().where(m.c.farm_no == 848).values(user_ok_cd="991001"))  # pending
+        conn.execute(m.delete().where(m.c.farm_no == 10003))  # no member at all
+        conn.execute(f.update().where(f.c.farm_no == 10001).values(test_yn="Y"))
+    result = dg.materialize(
+        [ts_productivity_monthly],
+        partition_key="2026-10-01",
+        resources={"farm_db": sample_db, "productivity_api": ProductivityApiResource()},
+    )
+    assert result.success
+    meta = result.asset_materializations_for_node("ts_productivity_monthly")[0].metadata
+    with sample_db.begin() as conn:
+        farms = {
+            r[0]
+            for r in conn.execute(
+                sa.select(t.ts_productivity.c.farm_no).where(t.ts_productivity.c.period == "M")
+            )
+        }
+    assert meta["farms"].value == 9
+    assert farms == {1013, 1387, 2807, 4223, 10002, 10004, 10005, 10006, 10007}
+
+
+def test_sample_made_before_ta_member_gets_approved_members(sample_db: FarmDbResource) -> None:
+    from inspig_assets.productivity import all_farms
+    from inspig_assets.sample import SampleSpec, ensure_sample
+
+    with sample_db.begin() as conn:
+        conn.execute(t.ta_member.delete())
+        assert all_farms(conn) == []
+    spec = SampleSpec(farms=12)
+    assert not ensure_sample(sample_db.get_engine(), spec, sample_db.insert_rows)
+    with sample_db.begin() as conn:
+        assert len(all_farms(conn)) == 12
