@@ -72,6 +72,9 @@ def test_one_sample_day_end_to_end(chain: dict, smtp_server, warehouse: Warehous
     assert s1["rejected_rows"].value > 0  # the sample's (0, 0) GPS fixes
     rejected = lake.read_parquet(lk.day_prefix(lk.STAGE1_REJECTED_PREFIX, DAY))
     assert set(rejected["reject_reason"]) == {"position_out_of_range"}
+    # counted, kept aside and excluded: none of them reaches Stage 1's output
+    assert len(rejected) == s1["rejected_rows"].value
+    assert stage1["lat"].between(33, 43).all() and stage1["lon"].between(124, 132).all()
     s2 = meta["stage2_spatial_clustering"]
     assert s2["dropped_points"].value > 0  # the rest-area stops, 80 m off the road
 
