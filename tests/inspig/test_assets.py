@@ -195,3 +195,31 @@ def test_range_of_weeks_is_one_backfill_run(sample_db: FarmDbResource) -> None:
         if m.asset_key == dg.AssetKey("ts_ins_week")
     )
     assert again_meta["dagster/row_count"].value == 0
+
+
+def test_range_dry_run_lists_every_week_and_group_and_writes_nothing(
+    sample_db: FarmDbResource,
+) -> None:
+    tags = {
+        "dagster/asset_partition_range_start": str(
+            report_key(WEEK.previous.dt_from.isoformat(), "AM7")
+        ),
+        "dagster/asset_partition_range_end": str(report_key(WEEK.dt_from.isoformat(), "PM2")),
+    }
+    run = dg.materialize(
+        [ts_ins_weekly_report],
+        resources=_resources(sample_db),
+        tags=tags,
+        run_config={"ops": {"ts_ins_weekly_report": {"config": {"dry_run": True}}}},
+    )
+    meta = run.asset_materializations_for_node("ts_ins_weekly_report")[0].metadata
+    assert sorted(meta["runs"].value) == [
+        f"{WEEK.previous.dt_from}|AM7",
+        f"{WEEK.previous.dt_from}|PM2",
+        f"{WEEK.dt_from}|AM7",
+        f"{WEEK.dt_from}|PM2",
+    ]
+    assert all(r["built"] == r["targets"] > 0 for r in meta["runs"].value.values())
+    with sample_db.begin() as conn:
+        for table in t.TARGET_TABLES:
+            assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
