@@ -98,18 +98,32 @@ def raw_observation_metadata(status: dict[str, object]) -> dict[str, Any]:
     group_name=GROUP,
     description="Raw vehicle sensor readings (10 Hz parquet) of a KST day in the lake.",
 )
-def raw_sensor_data(lake: LakeResource) -> dg.DataVersionsByPartition:
+def raw_sensor_data(
+    context: dg.OpExecutionContext, lake: LakeResource
+) -> dg.DataVersionsByPartition:
     """Raw vehicle sensor readings of a KST day, as they land in the lake."""
     today = datetime.now(KST).date()
-    versions = {}
     for back in range(7):
         key = (today - timedelta(days=back)).isoformat()
         if key < pothole_daily_partitions.start.strftime("%Y-%m-%d"):
             break
         status = raw_day_status(lake, key)
         if status["files"]:
-            versions[key] = f"{status['files']}:{status['bytes']}:{status['newest']}"
-    return dg.DataVersionsByPartition(versions)
+            # Logged here rather than returned: a returned DataVersionsByPartition carries no
+            # metadata, and the UI should show the file count, bytes and newest object.
+            context.log_event(
+                dg.AssetObservation(
+                    asset_key=RAW,
+                    partition=key,
+                    metadata=raw_observation_metadata(status),
+                    tags={
+                        "dagster/data_version": (
+                            f"{status['files']}:{status['bytes']}:{status['newest']}"
+                        )
+                    },
+                )
+            )
+    return dg.DataVersionsByPartition({})
 
 
 # -- static reference data ------------------------------------------------------------------------

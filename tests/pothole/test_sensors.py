@@ -149,6 +149,7 @@ def test_success_message_names_job_date_and_duration() -> None:
 
 
 def test_observing_raw_input_records_a_version_per_arrived_day(local_lake: LakeResource) -> None:
+    from dagster._core.definitions.data_version import extract_data_version_from_entry
     from dagster._core.definitions.observe import observe
 
     from pothole_assets.assets import raw_sensor_data
@@ -165,3 +166,14 @@ def test_observing_raw_input_records_a_version_per_arrived_day(local_lake: LakeR
         observation = event.event_specific_data.asset_observation
         assert observation.partition == yesterday
         assert observation.tags["dagster/data_version"].startswith("1:11:")
+        # the UI shows whether the day's input has arrived: files, bytes, newest object
+        assert observation.metadata["file_count"].value == 1
+        assert observation.metadata["bytes"].value == 11
+        assert observation.metadata["newest_object"].value.endswith("merged_0000.parquet")
+        # and Dagster reads the partition's data version from it
+        key = dg.AssetKey("raw_sensor_data")
+        record = instance.get_latest_data_version_record(key, partition_key=yesterday)
+        assert record is not None
+        assert dg.DataVersion(observation.tags["dagster/data_version"]) == (
+            extract_data_version_from_entry(record.event_log_entry)
+        )
