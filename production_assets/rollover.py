@@ -165,8 +165,13 @@ def rollover(
     live = layout.live.path
     if not live.exists():
         raise RolloverError(f"the live database {live} does not exist")
-    if year > now.year:
-        raise RolloverError(f"year {year} has not started yet (today is {now.date()} KST)")
+    if year >= now.year:
+        # Rows the ERP still writes for an unfinished year would land in the live file before the
+        # new cutoff, and no file would ever count them.
+        raise RolloverError(
+            f"year {year} is not over yet (today is {now.date()} KST); run the rollover from "
+            f"{year + 1}-01-01"
+        )
     existing = layout.archive(year)
     if existing is not None and year in rolled_over_years(existing.path):
         raise RolloverError(

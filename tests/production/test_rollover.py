@@ -179,16 +179,27 @@ def test_the_erp_writing_during_the_rollover_aborts_it(year_end: Path, start_wri
     assert count(live, "production_date < '2027-01-01'") > 11
 
 
-def test_rollover_job_reports_and_refuses_a_second_run(year_end: Path) -> None:
+def test_rollover_job_reports_and_refuses_a_second_run(tmp_path: Path) -> None:
+    # the job runs on the real clock: roll over a year that is over, into a folder without archives
+    year = dt.datetime.now(KST).year - 1
+    folder = tmp_path / "database"
+    folder.mkdir()
+    make_db(
+        folder / "production_analysis.db",
+        rows_for([f"{year}-03-01", f"{year}-12-31", f"{year + 1}-01-01"], per_day=4),
+        wal=True,
+    )
     job = defs.resolve_job_def("production_archive_rollover_job")
-    resources = {"production_db": ProductionDbResource(db_dir=str(year_end))}
-    config = {"ops": {"archive_rollover": {"config": {"year": 2026}}}}
+    resources = {"production_db": ProductionDbResource(db_dir=str(folder))}
+    config = {"ops": {"archive_rollover": {"config": {"year": year}}}}
     result = job.execute_in_process(
         run_config=config, resources=resources, instance=dg.DagsterInstance.ephemeral()
     )
     assert result.success
     observation = result.asset_observations_for_node("archive_rollover")[0]
-    assert observation.metadata["rows_moved"].value == 11
+    assert observation.metadata["rows_moved"].value == 8
+    assert count(folder / "production_analysis.db") == 4
+    assert count(folder / f"archive_{year}.db") == 8
     again = job.execute_in_process(
         run_config=config,
         resources=resources,
@@ -197,3 +208,15 @@ def test_rollover_job_reports_and_refuses_a_second_run(year_end: Path) -> None:
     )
     assert not again.success
     assert "already rolled over" in again.failure_data_for_node("archive_rollover").error.message
+
+
+def test_a_year_that_is_not_over_is_refused_and_nothing_changes(year_end: Path) -> None:
+    before = digests(year_end)
+    late_december = dt.datetime(2026, 12, 28, 18, 0, tzinfo=KST)
+    with pytest.raises(RolloverError, match="not over yet"):
+        rollover(year_end, 2026, now=late_december)
+    assert digests(year_end) == before
+    assert not (year_end / "archive_2026.db").exists()
+    # 2026-12-31 15:30 UTC is already 2027 in Seoul: the year is over there
+    report = rollover(year_end, 2026, now=dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.UTC))
+    assert report.rows_moved == 11
