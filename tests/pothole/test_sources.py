@@ -10,7 +10,7 @@ from pytest_httpserver import HTTPServer
 from pothole_assets import schema, serving
 from pothole_assets.assets import segment_address
 from pothole_assets.sources import ComplaintsResource, KakaoResource, SourceError
-from resources import WarehouseResource
+from resources import LakeResource, WarehouseResource
 
 ROAD = {
     "documents": [
@@ -156,3 +156,38 @@ def test_encoded_service_key_is_not_encoded_twice(httpserver: HTTPServer) -> Non
     source.fetch(dt.date(2026, 1, 1), dt.date(2026, 1, 1))
     (request, _), = httpserver.log
     assert "serviceKey=abc%2Bdef%3D%3D&" in request.url
+
+
+def test_complaints_are_stored_once_with_the_nearest_segment_within_500_m(
+    httpserver: HTTPServer, local_lake: LakeResource, warehouse: WarehouseResource
+) -> None:
+    from pothole_assets import reference
+    from pothole_assets.assets import pothole_complaints
+    from pothole_assets.sources import PotholeResource
+
+    segments = pd.DataFrame(
+        [{"s_id": "L1_0000", "link_id": "L1", "start_lon": 127.6, "start_lat": 34.7,
+          "end_lon": 127.6005, "end_lat": 34.7}]
+    )
+    local_lake.put_bytes(reference.ROAD_SEGMENTS_KEY, segments.to_csv(index=False).encode())
+    near = {"create_dt": "2026-01-03 10:00:00", "event_lat": "34.7009", "event_lon": "127.6002"}
+    far = {**near, "event_lat": "34.7060"}  # ~670 m north of the road
+    httpserver.expect_request("/c").respond_with_json(_page([near, far, near], 3))
+    resources = {
+        "lake": local_lake,
+        "warehouse": warehouse,
+        "complaints": ComplaintsResource(service_key="k", url=httpserver.url_for("/c")),
+        "pothole": PotholeResource(),
+    }
+    config = {"ops": {"pothole_complaints": {"config": {
+        "date_from": "2026-01-01", "date_to": "2026-01-05"}}}}
+    for _ in range(2):  # a second run leaves the same single row
+        result = dg.materialize([pothole_complaints], resources=resources, run_config=config)
+        assert result.success
+    rows = warehouse.read_frame("SELECT nearest_s_id, distance_m FROM pothole_complaints")
+    assert rows["nearest_s_id"].tolist() == ["L1_0000"]
+    assert 95 < rows["distance_m"][0] < 105
+    (event,) = result.get_asset_materialization_events()
+    assert event.materialization.metadata["farther_than_max"].value == 1
+    (check,) = result.get_asset_check_evaluations()
+    assert check.passed
