@@ -30,6 +30,9 @@ STAMP_FORMAT = "%Y%m%d_%H%M%S"
 # lock for a few milliseconds only, so the ERP's writes are never held up for long.
 STEP_PAGES = 256
 MAX_RESTARTS = 20
+# A partial file untouched for this long was left by a backup that was killed (a running backup
+# writes to its partial file continuously).
+STALE_PARTIAL_S = 3600.0
 
 
 class BackupError(RuntimeError):
@@ -100,6 +103,23 @@ def is_current(source: Path, backup_dir: Path, prefix: str) -> bool:
         return False
     mtime = dt.datetime.fromtimestamp(last_change(source), KST).replace(microsecond=0)
     return mtime < backups[0][0]
+
+
+def remove_stale_partials(backup_dir: Path, prefix: str, now: float | None = None) -> list[str]:
+    """Delete partial files of `prefix` left behind by a killed backup; returns their names."""
+    pattern = re.compile(rf"^\.{re.escape(prefix)}_\d{{8}}_\d{{6}}\.db\.partial$")
+    now = time.time() if now is None else now
+    removed = []
+    for entry in os.listdir(backup_dir) if backup_dir.is_dir() else []:
+        path = backup_dir / entry
+        if pattern.match(entry):
+            try:
+                if now - path.stat().st_mtime > STALE_PARTIAL_S:
+                    path.unlink()
+                    removed.append(entry)
+            except FileNotFoundError:
+                pass  # finished or removed meanwhile
+    return removed
 
 
 def _free_name(backup_dir: Path, prefix: str, when: dt.datetime | None) -> str:
@@ -231,6 +251,7 @@ def backup_database(
     """Make one verified backup `{prefix}_YYYYMMDD_HHMMSS.db` of `source` in `backup_dir`."""
     started = time.perf_counter()
     backup_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(backup_dir, prefix)
     source_size = os.stat(source).st_size if source.exists() else 0
     if shutil.disk_usage(backup_dir).free < source_size * 1.1:
         raise BackupError(f"not enough free space in {backup_dir} to back up {source}")

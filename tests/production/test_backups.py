@@ -230,3 +230,21 @@ def test_a_change_still_in_the_wal_is_backed_up_again(db_dir: Path) -> None:
         erp.close()
     newest = list_backups(db_dir / "backups", "production")[0][1]
     assert count(newest) == count(live)
+
+
+def test_a_partial_file_left_by_a_killed_backup_is_removed(tmp_path: Path) -> None:
+    source = make_db(tmp_path / "production_analysis.db", rows_for(["2026-01-02"]))
+    backup_dir = tmp_path / "backups"
+    backup_dir.mkdir()
+    killed = backup_dir / ".production_20260101_020000.db.partial"  # the process died copying
+    killed.write_bytes(b"half a database")
+    os.utime(killed, (killed.stat().st_mtime - 7200, killed.stat().st_mtime - 7200))
+    running = backup_dir / ".production_20260102_020000.db.partial"  # another backup is copying
+    running.write_bytes(b"being written")
+    other = backup_dir / ".archive_2025_20260101_020000.db.partial"
+    other.write_bytes(b"not this prefix")
+    os.utime(other, (other.stat().st_mtime - 7200, other.stat().st_mtime - 7200))
+    made = backup_database(source, backup_dir, "production")
+    assert sorted(os.listdir(backup_dir)) == sorted(
+        [Path(made.path).name, running.name, other.name]
+    )
