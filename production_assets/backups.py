@@ -348,6 +348,10 @@ def set_aside(path: Path, suffix: str) -> Path | None:
     if not path.exists():
         return None
     aside = path.with_name(f"{path.name}.{suffix}")
+    n = 0
+    while aside.exists():  # never overwrite a file kept earlier
+        n += 1
+        aside = path.with_name(f"{path.name}.{suffix}.{n}")
     try:
         os.link(path, aside)
     except OSError:

@@ -248,3 +248,19 @@ def test_a_partial_file_left_by_a_killed_backup_is_removed(tmp_path: Path) -> No
     assert sorted(os.listdir(backup_dir)) == sorted(
         [Path(made.path).name, running.name, other.name]
     )
+
+
+def test_two_restores_in_the_same_second_keep_both_replaced_files(db_dir: Path) -> None:
+    live = db_dir / "production_analysis.db"
+    saved = Path(backup_database(live, db_dir / "backups", "production").path)
+    when = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=KST)
+    for rows in (7, 3):
+        run_writer("replace", "--db", str(live), "--rows", str(rows))
+        backups_module.restore_backup(saved, live, now=when)
+    kept = [
+        p
+        for p in db_dir.iterdir()
+        if p.name.startswith("production_analysis.db.replaced_")
+        and not p.name.endswith(("-wal", "-shm"))
+    ]
+    assert sorted(count(p) for p in kept) == [3, 7]
