@@ -34,7 +34,11 @@ FIXED_ROWS: dict[tuple[str, str], int] = {
 
 
 def master_count_mismatch(conn: sa.Connection, master_seq: int) -> dict[str, tuple[int, int]]:
-    """Columns whose stored master count differs from a recount of TS_INS_WEEK."""
+    """Master counts that disagree with a recount of TS_INS_WEEK: stored → recounted.
+
+    COMPLETE and ERROR counts must match exactly; the target count covers at least the farms with
+    rows (it also counts target farms of the other group that has not run yet).
+    """
     ms, wk = t.ts_ins_master, t.ts_ins_week
     stored = conn.execute(
         sa.select(ms.c.target_cnt, ms.c.complete_cnt, ms.c.error_cnt).where(ms.c.seq == master_seq)
@@ -46,11 +50,17 @@ def master_count_mismatch(conn: sa.Connection, master_seq: int) -> dict[str, tup
             .group_by(wk.c.status_cd)
         ).fetchall()
     )
-    actual = (sum(rows.values()), rows.get("COMPLETE", 0), rows.get("ERROR", 0))
-    names = ("target_cnt", "complete_cnt", "error_cnt")
-    return {
-        n: (int(s or 0), a) for n, s, a in zip(names, stored, actual, strict=True) if (s or 0) != a
-    }
+    target, complete, error = (int(v or 0) for v in stored)
+    mismatch: dict[str, tuple[int, int]] = {}
+    if target < sum(rows.values()):
+        mismatch["target_cnt"] = (target, sum(rows.values()))
+    for name, value, recount in (
+        ("complete_cnt", complete, rows.get("COMPLETE", 0)),
+        ("error_cnt", error, rows.get("ERROR", 0)),
+    ):
+        if value != recount:
+            mismatch[name] = (value, recount)
+    return mismatch
 
 
 def missing_fixed_rows(conn: sa.Connection, master_seq: int, group: str) -> dict[int, list[str]]:

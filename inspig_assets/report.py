@@ -8,7 +8,7 @@ import hashlib
 import secrets
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -295,20 +295,27 @@ def ensure_master(conn: sa.Connection, week: ReportWeek, started: dt.datetime) -
 
 
 def refresh_master(
-    conn: sa.Connection, seq: int, started: dt.datetime | None = None
+    conn: sa.Connection,
+    seq: int,
+    started: dt.datetime | None = None,
+    week_targets: Iterable[int] | None = None,
 ) -> tuple[str, dict[str, int]]:
-    """Recompute the master's counts from TS_INS_WEEK; COMPLETE only when every farm is."""
+    """Recompute the master's counts from TS_INS_WEEK.
+
+    `week_targets` are the target farms of the week in both groups: a farm without a row yet
+    (the other group has not run) counts as a target that is not COMPLETE. Without it, the farms
+    with rows are the targets. The master is COMPLETE only when every target farm is.
+    """
     ms, wk = t.ts_ins_master, t.ts_ins_week
-    counts = dict(
+    rows = dict(
         conn.execute(
-            sa.select(wk.c.status_cd, sa.func.count())
-            .where(wk.c.master_seq == seq)
-            .group_by(wk.c.status_cd)
+            sa.select(wk.c.farm_no, wk.c.status_cd).where(wk.c.master_seq == seq)
         ).fetchall()
     )
-    target = sum(counts.values())
-    complete = counts.get(COMPLETE, 0)
-    error = counts.get(ERROR, 0)
+    farms = set(rows) | set(week_targets or ())
+    target = len(farms)
+    complete = sum(1 for status in rows.values() if status == COMPLETE)
+    error = sum(1 for status in rows.values() if status == ERROR)
     status = COMPLETE if complete == target else (ERROR if error else RUNNING)
     values: dict[str, Any] = {
         "target_cnt": target,
@@ -484,7 +491,12 @@ def run_week(
         _build(engine, seq, week, headers, result, options, farm_no, inserter, log, started)
     finally:
         with engine.begin() as conn:
-            status, counts = refresh_master(conn, seq, started)
+            week_targets = (
+                None
+                if farm_no is not None
+                else {f for g in GROUPS for f in target_farms(conn, week, g, options)}
+            )
+            status, counts = refresh_master(conn, seq, started, week_targets)
         result.master_status, result.master_counts = status, counts
     result.elapsed_sec = (now_kst() - started).total_seconds()
     return result
