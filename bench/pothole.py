@@ -17,12 +17,13 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from benchdb import bench_database_url
+from benchdb import bench_database_url, best_seconds, raw_copy
 from pyspark.sql import SparkSession
 
 from pothole_assets import sample_data, schema, serving
@@ -171,14 +172,9 @@ def _load_figures(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text("TRUNCATE pothole_segments"))
 
-    def raw_copy() -> None:
-        with engine.begin() as conn:
-            cur = conn.connection.driver_connection.cursor()
-            statement = f"COPY pothole_segments ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
-            with cur.copy(statement) as copy:
-                view = memoryview(serialised)
-                for start in range(0, len(view), 1 << 20):
-                    copy.write(view[start : start + (1 << 20)])
+    def copy_baseline() -> None:
+        statement = f"COPY pothole_segments ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        raw_copy(engine, statement, serialised)
 
     def loader() -> None:
         # what the pothole_segments asset does for a backfilled range, after reading the lake
@@ -189,18 +185,13 @@ def _load_figures(url: str) -> None:
             good, schema.pothole_segments, "date", days[0], days[-1] + dt.timedelta(days=1)
         )
 
-    def best(label: str, work) -> float:
-        times = []
-        for _ in range(REPEAT):
-            truncate()
-            started = time.perf_counter()
-            work()
-            times.append(time.perf_counter() - started)
-        rate = rows / min(times)
-        print(f"{label:<44}{min(times):>7.2f} s {rate:>12,.0f} rows/s")
+    def best(label: str, work: Callable[[], None]) -> float:
+        seconds = best_seconds(REPEAT, truncate, work)
+        rate = rows / seconds
+        print(f"{label:<44}{seconds:>7.2f} s {rate:>12,.0f} rows/s")
         return rate
 
-    raw = best("raw COPY (pre-serialised CSV)", raw_copy)
+    raw = best("raw COPY (pre-serialised CSV)", copy_baseline)
     load = best("loader (validate + partitions + replace)", loader)
     ratio = load / raw
     print(f"loader / raw COPY {ratio:.2f}  (target >= 0.80){'  OK' if ratio >= 0.8 else '  BELOW'}")

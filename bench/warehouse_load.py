@@ -9,13 +9,12 @@ Server: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else a temporary embedded Po
 """
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from benchdb import bench_database_url
+from benchdb import bench_database_url, best_seconds, raw_copy
 
 from resources.copy_format import csv_chunks
 from resources.warehouse import COPY_CHUNK_ROWS, WarehouseResource
@@ -53,14 +52,9 @@ def sample_frame(rows: int) -> pd.DataFrame:
 
 
 def best_of(label: str, rows: int, reset: Callable[[], None], work: Callable[[], None]) -> float:
-    times = []
-    for _ in range(REPEAT):
-        reset()
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    rate = rows / min(times)
-    print(f"{label:<34}{rows:>11,} rows {min(times):>8.2f} s {rate:>13,.0f} rows/s")
+    seconds = best_seconds(REPEAT, reset, work)
+    rate = rows / seconds
+    print(f"{label:<34}{rows:>11,} rows {seconds:>8.2f} s {rate:>13,.0f} rows/s")
     return rate
 
 
@@ -92,13 +86,8 @@ def _main(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text("TRUNCATE target"))
 
-    def raw_copy() -> None:
-        with engine.begin() as conn:
-            cur = conn.connection.driver_connection.cursor()
-            with cur.copy("COPY target FROM STDIN WITH (FORMAT csv)") as copy:
-                view = memoryview(serialised)
-                for start in range(0, len(view), 1 << 20):
-                    copy.write(view[start : start + (1 << 20)])
+    def copy_baseline() -> None:
+        raw_copy(engine, "COPY target FROM STDIN WITH (FORMAT csv)", serialised)
 
     def replace() -> None:
         warehouse.replace_partition(frame, "target", "day", DAY, DAY + dt.timedelta(days=1))
@@ -111,7 +100,7 @@ def _main(url: str) -> None:
     def to_sql() -> None:
         small.to_sql("target", engine, schema=schema, if_exists="append", index=False)
 
-    raw = best_of("raw COPY (pre-serialised)", ROWS, truncate, raw_copy)
+    raw = best_of("raw COPY (pre-serialised)", ROWS, truncate, copy_baseline)
     rep = best_of("replace_partition", ROWS, truncate, replace)
     ups = best_of("upsert (COPY staging + merge)", ROWS, truncate, upsert)
     pds = best_of("pandas to_sql", TO_SQL_ROWS, truncate, to_sql)
