@@ -28,6 +28,21 @@ def bench_database_url() -> Iterator[str]:
         server.cleanup()
 
 
+@contextmanager
+def fresh_schema(url: str, name: str) -> Iterator[str]:
+    """An empty schema `name` for one benchmark, dropped afterwards."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+        yield name
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
 def raw_copy(engine: sa.Engine, statement: str, data: bytes) -> None:
     """The baseline: COPY FROM STDIN of rows already serialised in memory, in 1 MB writes."""
     with engine.begin() as conn:

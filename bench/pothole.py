@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from benchdb import bench_database_url, best_seconds, raw_copy
+from benchdb import bench_database_url, best_seconds, fresh_schema, raw_copy
 from pyspark.sql import SparkSession
 
 from pothole_assets import sample_data, schema, serving
@@ -122,15 +122,11 @@ def spark_figures(folder: Path) -> None:
 
 
 def load_figures() -> None:
-    with bench_database_url() as url:
-        _load_figures(url)
+    with bench_database_url() as url, fresh_schema(url, "bench_pothole") as bench_schema:
+        _load_figures(url, bench_schema)
 
 
-def _load_figures(url: str) -> None:
-    bench_schema = "bench_pothole"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {bench_schema} CASCADE"))
+def _load_figures(url: str, bench_schema: str) -> None:
     warehouse = WarehouseResource(url=url, search_path=bench_schema)
     warehouse.create_tables(schema.metadata)
     engine = warehouse.get_engine()
@@ -195,9 +191,6 @@ def _load_figures(url: str) -> None:
     load = best("loader (validate + partitions + replace)", loader)
     ratio = load / raw
     print(f"loader / raw COPY {ratio:.2f}  (target >= 0.80){'  OK' if ratio >= 0.8 else '  BELOW'}")
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {bench_schema} CASCADE"))
-    admin.dispose()
     engine.dispose()
 
 

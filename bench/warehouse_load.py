@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from benchdb import bench_database_url, best_seconds, raw_copy
+from benchdb import bench_database_url, best_seconds, fresh_schema, raw_copy
 
 from resources.copy_format import csv_chunks
 from resources.warehouse import COPY_CHUNK_ROWS, WarehouseResource
@@ -59,18 +59,13 @@ def best_of(label: str, rows: int, reset: Callable[[], None], work: Callable[[],
 
 
 def main() -> None:
-    with bench_database_url() as url:
-        _main(url)
+    with bench_database_url() as url, fresh_schema(url, "bench_load") as schema:
+        _main(url, schema)
 
 
-def _main(url: str) -> None:
-    schema = "bench_load"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        conn.execute(sa.text(DDL.format(name=f"{schema}.target")))
+def _main(url: str, schema: str) -> None:
     warehouse = WarehouseResource(url=url, search_path=schema)
+    warehouse.execute(DDL.format(name="target"))
     engine = warehouse.get_engine()
 
     frame = sample_frame(ROWS)
@@ -114,9 +109,6 @@ def _main(url: str) -> None:
     print(f"upsert / raw COPY              {ups / raw:5.2f}  (target >= 0.50)")
     print(f"upsert over existing / raw     {again / raw:5.2f}")
     print(f"pandas to_sql / raw COPY       {pds / raw:5.2f}")
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
     engine.dispose()
 
 
