@@ -8,6 +8,8 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,50 @@ from production_assets.databases import (
 )
 
 GB = 1024**3
+# Longest time the platform may hold a file's write lock in one transaction (the ERP must never
+# wait a second for it), and the pause between two such transactions: longer than the busy
+# handler's longest sleep (100 ms), so a writer that was waiting gets its turn.
+WRITE_LOCK_BUDGET_S = 0.6
+WRITER_TURN_S = 0.2
+# VM instructions between two looks at the clock while a bounded write runs.
+PROGRESS_STEP = 1000
+
+
+class LockBudgetExceeded(DatabaseFileError):
+    """A write would have held the write lock longer than its budget; it was rolled back."""
+
+
+@contextmanager
+def bounded_write(conn: sqlite3.Connection, budget_s: float | None) -> Iterator[None]:
+    """One write transaction that holds the lock for at most `budget_s`, or is rolled back.
+
+    `conn` must be in autocommit mode (isolation_level None). The clock starts once the write lock
+    is held (BEGIN IMMEDIATE waits for the ERP through the busy timeout). A progress handler
+    interrupts the statement when the budget is spent. The connection keeps SQLite's small
+    default page cache on purpose: the sorter of CREATE INDEX then writes sorted runs while it
+    scans and merges them while it inserts, so there is no long uninterruptible sort at the end.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    if budget_s is not None:
+        deadline = time.monotonic() + budget_s
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEP)
+    try:
+        yield
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if budget_s is not None and "interrupted" in str(exc):
+            raise LockBudgetExceeded(
+                f"rolled back: the write lock would have been held over {budget_s:g} s"
+            ) from exc
+        raise
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 @dataclass
@@ -32,6 +78,7 @@ class HealResult:
     path: str
     missing_before: list[str] = field(default_factory=list)
     healed: list[str] = field(default_factory=list)
+    deferred: dict[str, str] = field(default_factory=dict)  # index -> why it was not built now
     duration_ms: float = 0.0
 
 
@@ -48,18 +95,39 @@ def missing_indexes(path: Path, busy_timeout_s: float = 5.0) -> list[str]:
     return [name for name in REQUIRED_INDEXES if name not in present]
 
 
-def heal_indexes(path: Path, busy_timeout_s: float = 10.0) -> HealResult:
-    """Create every missing required index of `path`; only opens for writing when one is missing."""
+def heal_indexes(
+    path: Path,
+    busy_timeout_s: float = 10.0,
+    lock_budget_s: float | None = WRITE_LOCK_BUDGET_S,
+) -> HealResult:
+    """Create every missing required index of `path`, one index per write transaction.
+
+    Each build holds the file's write lock for at most `lock_budget_s` (None: no limit): a build
+    that would take longer is rolled back and listed in `deferred`, so the ERP is never held up
+    longer than the budget. Between two builds the lock is released long enough for a waiting
+    writer to get in. Only opens the file for writing when an index is missing.
+    """
     started = time.perf_counter()
     result = HealResult(path=str(path), missing_before=missing_indexes(path))
     if result.missing_before:
         conn = connect_rw(path, busy_timeout_s)
+        conn.isolation_level = None  # explicit BEGIN/COMMIT below
         try:
-            with conn:
-                # Re-read under the write transaction: the ERP may have changed the file meanwhile.
-                for name in [n for n in REQUIRED_INDEXES if n not in index_names(conn)]:
-                    conn.execute(REQUIRED_INDEXES[name])
-                    result.healed.append(name)
+            rows = int(conn.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+            for n, name in enumerate(result.missing_before):
+                if n:
+                    time.sleep(WRITER_TURN_S)
+                try:
+                    with bounded_write(conn, lock_budget_s):
+                        # Re-read under the write lock: the ERP may have changed the file meanwhile.
+                        if name not in index_names(conn):
+                            conn.execute(REQUIRED_INDEXES[name])
+                            result.healed.append(name)
+                except LockBudgetExceeded:
+                    result.deferred[name] = (
+                        f"building it on {rows:,} rows needs the write lock for more than "
+                        f"{lock_budget_s:g} s"
+                    )
         except sqlite3.Error as exc:
             raise DatabaseFileError(f"cannot create indexes in {path}: {exc}") from exc
         finally:
@@ -82,19 +150,28 @@ def has_statistics(path: Path, busy_timeout_s: float = 5.0) -> bool:
         )
 
 
-def analyze(path: Path, busy_timeout_s: float = 10.0, analysis_limit: int = 0) -> float:
+def analyze(
+    path: Path,
+    busy_timeout_s: float = 10.0,
+    analysis_limit: int = 0,
+    lock_budget_s: float | None = WRITE_LOCK_BUDGET_S,
+) -> float:
     """Run `ANALYZE production_records` on a file; returns the duration in milliseconds.
 
     ANALYZE holds the write lock while it runs: `analysis_limit` (rows sampled per index, 0 = all)
-    bounds that time on large files so the ERP is not held up.
+    keeps it short on large files, and `lock_budget_s` rolls it back (LockBudgetExceeded) if it
+    would still hold the ERP up longer.
     """
     started = time.perf_counter()
     conn = connect_rw(path, busy_timeout_s)
+    conn.isolation_level = None
     try:
         require_table(conn, path)
         conn.execute(f"PRAGMA analysis_limit={int(analysis_limit)}")
-        conn.execute(f"ANALYZE {TABLE}")
-        conn.commit()
+        with bounded_write(conn, lock_budget_s):
+            conn.execute(f"ANALYZE {TABLE}")
+    except LockBudgetExceeded as exc:
+        raise LockBudgetExceeded(f"ANALYZE of {path} {exc}") from exc
     except sqlite3.Error as exc:
         raise DatabaseFileError(f"ANALYZE failed on {path}: {exc}") from exc
     finally:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from production_assets.backups import KST
 from production_assets.databases import LIVE_DB_NAME, DatabaseFileError, DbFile, DbLayout, discover
+from production_assets.maintenance import WRITE_LOCK_BUDGET_S
 from production_assets.sample_data import ensure_sample
 from production_assets.watch import STABILIZATION_CHECKS, STABILIZATION_WAIT_S
 
@@ -27,6 +28,14 @@ class ProductionDbResource(dg.ConfigurableResource):
     live_backup_retention: int = Field(default=30, ge=1, description="Live backups kept")
     archive_backup_retention: int = Field(default=12, ge=1, description="Backups kept per archive")
     busy_timeout_seconds: float = Field(default=5.0, description="Busy timeout of every read")
+    write_lock_budget_seconds: float = Field(
+        default=WRITE_LOCK_BUDGET_S,
+        gt=0,
+        description=(
+            "Longest the platform holds a file's write lock in one transaction (index build, "
+            "ANALYZE); a longer one is rolled back and reported, so the ERP is never held up"
+        ),
+    )
     wal_limit_mb: float = Field(
         default=256.0, description="WAL size above which it is checkpointed"
     )
