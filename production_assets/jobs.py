@@ -61,6 +61,12 @@ def archive_rollover(
         f"{report.rows_kept_in_live} rows stay live; cutoff {report.cutoff_before} -> "
         f"{report.cutoff_after}"
     )
+    if report.duplicates_dropped:
+        context.log.warning(
+            f"{report.archive} already held {report.duplicates_dropped} rows of the same "
+            f"production_date, item_code and lot_number as live rows; the live rows replaced them "
+            f"({report.duplicates_changed} had a different good_quantity or item_name)"
+        )
     context.log_event(
         dg.AssetObservation(
             asset_key=production_archive_dbs.key,
@@ -69,6 +75,8 @@ def archive_rollover(
                 "rows_moved": report.rows_moved,
                 "stale_rows_moved": report.stale_rows_moved,
                 "rows_kept_in_live": report.rows_kept_in_live,
+                "duplicates_dropped": report.duplicates_dropped,
+                "duplicates_changed": report.duplicates_changed,
                 "rows_before": dg.MetadataValue.json(report.rows_before),
                 "rows_after": dg.MetadataValue.json(report.rows_after),
                 "cutoff": report.cutoff_after or "-",

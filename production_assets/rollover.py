@@ -3,6 +3,12 @@
 One procedure, no code or configuration edits: the cutoff follows from the archive files. Everything
 is built in a staging folder and verified before two atomic renames put it in place; any failure
 before or during the swap leaves the files as they were. Plain Python: nothing here imports Dagster.
+
+When `archive_{year}.db` already exists (made by hand, say), the live rows are merged into it by
+identity (production_date, item_code, lot_number; the identity `maintenance` checks archives by):
+the live file is the ERP's newer data, so its rows replace every archive row of the same identity,
+even where good_quantity or item_name differ. Archive rows whose identity is not in the live file
+stay. The replaced archive rows are counted and reported, never dropped silently.
 """
 
 import datetime as dt
@@ -52,6 +58,10 @@ class RolloverReport:
     rows_moved: int
     stale_rows_moved: int
     rows_kept_in_live: int
+    # Rows of an existing archive replaced by the live row of the same identity, and how many of
+    # those held other values (item_name, good_quantity) than the live row that won.
+    duplicates_dropped: int = 0
+    duplicates_changed: int = 0
     rows_before: dict[str, int] = field(default_factory=dict)
     rows_after: dict[str, int] = field(default_factory=dict)
     cutoff_before: str | None = None
@@ -83,10 +93,52 @@ def _max_seq(conn: sqlite3.Connection, schema: str = "main") -> int:
     return int(row[0]) if row else 0
 
 
+@dataclass(frozen=True)
+class ArchiveMerge:
+    """What writing the year's rows into the new archive did."""
+
+    moved: int
+    duplicates_dropped: int = 0
+    duplicates_changed: int = 0
+
+
+def _replace_same_identity(conn: sqlite3.Connection, end: str) -> tuple[int, int, int]:
+    """Merge the snapshot's rows before `end` into `main`; live wins on identical identities.
+
+    Returns (rows inserted, archive rows replaced, replaced rows whose values differed).
+    """
+    conn.execute(
+        f"CREATE TEMP TABLE incoming AS SELECT id, {COLUMNS} FROM snap.{TABLE} "
+        "WHERE production_date < ?",
+        (end,),
+    )
+    conn.execute("CREATE INDEX temp.incoming_identity ON incoming (production_date, item_code)")
+    same_identity = (
+        "i.production_date = a.production_date AND i.item_code = a.item_code "
+        "AND i.lot_number IS a.lot_number"
+    )
+    replaced = f"EXISTS (SELECT 1 FROM incoming AS i WHERE {same_identity})"
+    changed = conn.execute(
+        f"""
+        SELECT COUNT(*) FROM main.{TABLE} AS a WHERE {replaced} AND NOT EXISTS (
+            SELECT 1 FROM incoming AS i WHERE {same_identity}
+              AND i.item_name IS a.item_name AND i.good_quantity IS a.good_quantity
+        )
+        """
+    ).fetchone()[0]
+    dropped = conn.execute(f"DELETE FROM main.{TABLE} AS a WHERE {replaced}").rowcount
+    # Merged rows get new ids: the archive and the live file numbered their rows independently.
+    moved = conn.execute(
+        f"INSERT INTO main.{TABLE} ({COLUMNS}) SELECT {COLUMNS} FROM incoming ORDER BY id"
+    ).rowcount
+    conn.execute("DROP TABLE temp.incoming")
+    return moved, dropped, int(changed)
+
+
 def _build_archive(
     target: Path, existing: Path | None, snapshot: Path, end: str, year: int, now: dt.datetime
-) -> int:
-    """Write the new archive into `target`; returns the number of rows moved into it."""
+) -> ArchiveMerge:
+    """Write the new archive into `target`: the existing archive (if any) plus the year's rows."""
     if existing is not None:
         src = connect_ro(existing)
         try:
@@ -97,26 +149,31 @@ def _build_archive(
     try:
         create_schema(conn)
         conn.execute("ATTACH DATABASE ? AS snap", (str(snapshot),))
-        # A new archive keeps the ids of the live file; rows merged into an existing archive get new
-        # ids there, since the two files numbered their rows independently.
-        id_col = "" if existing is not None else "id, "
-        moved = conn.execute(
-            f"INSERT INTO {TABLE} ({id_col}{COLUMNS}) SELECT {id_col}{COLUMNS} "
-            f"FROM snap.{TABLE} WHERE production_date < ? ORDER BY id",
-            (end,),
-        ).rowcount
+        if existing is not None:
+            merge = ArchiveMerge(*_replace_same_identity(conn, end))
+        else:
+            # A new archive keeps the ids of the live file.
+            merge = ArchiveMerge(
+                conn.execute(
+                    f"INSERT INTO {TABLE} (id, {COLUMNS}) SELECT id, {COLUMNS} "
+                    f"FROM snap.{TABLE} WHERE production_date < ? ORDER BY id",
+                    (end,),
+                ).rowcount
+            )
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (year INTEGER PRIMARY KEY, "
             "rolled_over_at TEXT NOT NULL, rows_moved INTEGER NOT NULL)"
         )
-        conn.execute(f"INSERT INTO {MARKER_TABLE} VALUES (?, ?, ?)", (year, now.isoformat(), moved))
+        conn.execute(
+            f"INSERT INTO {MARKER_TABLE} VALUES (?, ?, ?)", (year, now.isoformat(), merge.moved)
+        )
         conn.commit()
         conn.execute("DETACH DATABASE snap")
         conn.execute(f"ANALYZE {TABLE}")
         conn.commit()
     finally:
         conn.close()
-    return moved
+    return merge
 
 
 def _build_live(target: Path, snapshot: Path, end: str, journal_mode: str | None) -> int:
@@ -239,17 +296,24 @@ def rollover(
 
         new_archive = work / f"archive_{year}.db"
         new_live = work / live_name
-        report.rows_moved = _build_archive(
+        merge = _build_archive(
             new_archive, existing.path if existing else None, snapshot, end, year, now
         )
+        report.rows_moved = merge.moved
+        report.duplicates_dropped = merge.duplicates_dropped
+        report.duplicates_changed = merge.duplicates_changed
         report.rows_kept_in_live = _build_live(new_live, snapshot, end, journal_mode)
         _check(new_archive)
         _check(new_live)
         fsync_file(new_archive)
         fsync_file(new_live)
         archive_before = rows_before.get(report.archive, 0)
-        if row_count(new_archive) != archive_before + report.rows_moved:
-            raise RolloverError("the new archive does not hold its old rows plus the moved rows")
+        archive_rows = row_count(new_archive)
+        if archive_rows != archive_before - merge.duplicates_dropped + merge.moved:
+            raise RolloverError(
+                f"the new archive holds {archive_rows} rows, not its {archive_before} old rows "
+                f"- {merge.duplicates_dropped} replaced duplicates + {merge.moved} moved rows"
+            )
         if report.rows_moved + report.rows_kept_in_live != snap_rows:
             raise RolloverError(
                 f"rows moved ({report.rows_moved}) + rows kept ({report.rows_kept_in_live}) != "
@@ -260,8 +324,14 @@ def rollover(
                 "the live database changed during the rollover (the ERP wrote to it); nothing was "
                 "changed, run the rollover again when the ERP is idle"
             )
-        # The snapshot comes from a file that did not change until now: the totals must agree.
-        expected_total = sum(rows_before.values()) - rows_before[live_name] + snap_rows
+        # The snapshot comes from a file that did not change until now: the totals must agree,
+        # less the archive rows the live file's version of the same identity replaced.
+        expected_total = (
+            sum(rows_before.values())
+            - rows_before[live_name]
+            + snap_rows
+            - merge.duplicates_dropped
+        )
         _swap(
             layout.live.path, new_live, db_dir / report.archive, new_archive, year, expected_total
         )
@@ -296,7 +366,7 @@ def _swap(
         total = sum(row_count(db.path) for db in layout.files)
         if total != expected_total:
             raise RolloverError(
-                f"{total} rows across all files after the swap, {expected_total} before"
+                f"{total} rows across all files after the swap, {expected_total} expected"
             )
     except BaseException:
         if kept_archive is not None:

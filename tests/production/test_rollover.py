@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import logging
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -169,6 +170,133 @@ def lots_of_hand_made() -> list[str]:
     return [r[1] for r in rows_for(["2026-01-15"], per_day=4)]
 
 
+def duplicated_identities(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT production_date, item_code, lot_number, COUNT(*) FROM production_records "
+            "GROUP BY production_date, item_code, lot_number HAVING COUNT(*) > 1"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def values_of(path: Path, where: str) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT production_date, lot_number, item_code, item_name, good_quantity "
+            f"FROM production_records WHERE {where} ORDER BY production_date, lot_number"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+NO_LOT_ROW = ("2026-03-01 오전 9:00:00", None, "ITA", "item A", 5.0)
+CHANGED_LIVE_ROW = ("2026-01-31 오전 8:00:00", "LT2026-01-310", "ITA", "item A", 10.0)
+HAND_MADE_ONLY = [
+    ("2026-03-10 오전 8:00:00", "LT-HAND", "ITB", "item B", 42.0),
+    # same day, time and item as NO_LOT_ROW but with a lot: another identity (lot IS, not =)
+    ("2026-03-01 오전 9:00:00", "LT2026-03-01", "ITA", "item A", 7.0),
+]
+
+
+@pytest.fixture
+def hand_made_archive(year_end: Path) -> Path:
+    """An archive_2026.db made by hand with part of 2026: some rows as live, one changed since."""
+    conn = sqlite3.connect(year_end / "production_analysis.db")
+    conn.execute(
+        "INSERT INTO production_records (production_date, lot_number, item_code, item_name, "
+        "good_quantity) VALUES (?, ?, ?, ?, ?)",
+        NO_LOT_ROW,
+    )
+    conn.commit()
+    conn.close()
+    same_as_live = [*rows_for(["2026-01-01"]), NO_LOT_ROW]
+    older_version = (*CHANGED_LIVE_ROW[:3], "item A (old name)", 999.0)
+    make_db(year_end / "archive_2026.db", [*same_as_live, older_version, *HAND_MADE_ONLY])
+    return year_end
+
+
+def test_merging_into_a_hand_made_archive_keeps_one_row_per_identity_and_live_wins(
+    hand_made_archive: Path,
+) -> None:
+    folder = hand_made_archive
+    live, archive = folder / "production_analysis.db", folder / "archive_2026.db"
+    live_year_rows = values_of(live, "production_date < '2027-01-01'")
+    assert count(archive) == 7 and len(live_year_rows) == 12
+
+    report = rollover(folder, 2026, now=NEW_YEAR)
+
+    assert duplicated_identities(archive) == []
+    # the live version of the changed row replaced the archive's, under its live values
+    assert values_of(archive, "lot_number = 'LT2026-01-310'") == [CHANGED_LIVE_ROW]
+    # every live row of the year is in the archive as it was; the archive-only rows stay
+    assert Counter(values_of(archive, "1=1")) == Counter(live_year_rows + HAND_MADE_ONLY)
+    assert count(live) == 2 and count(live, "production_date < '2027-01-01'") == 0
+    # 3 identical rows + the row without a lot + the changed row were already in the archive
+    assert (report.duplicates_dropped, report.duplicates_changed) == (5, 1)
+    assert report.rows_moved == 12
+    assert count(archive) == 7 - 5 + 12
+    assert sum(report.rows_after.values()) == sum(report.rows_before.values()) - 5
+    months = monthly_totals(discover(folder), "2026-01-01", "2026-04-01").by_month()
+    assert months["2026-01"]["total_production"] == 60.0 + 60.0  # not 60 twice, not 999
+    assert months["2026-03"]["total_production"] == 5.0 + 42.0 + 7.0
+    assert integrity_check(archive) == ["ok"] and missing_indexes(archive) == []
+    with pytest.raises(RolloverError, match="already rolled over"):
+        rollover(folder, 2026, now=NEW_YEAR)
+
+
+def _fail_during_merge(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    real = rollover_module._replace_same_identity
+
+    def merge_then_fail(conn: sqlite3.Connection, end: str) -> tuple[int, int, int]:
+        real(conn, end)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(rollover_module, "_replace_same_identity", merge_then_fail)
+
+
+def _fail_building_the_live_file(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    def fail(*args: object) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(rollover_module, "_build_live", fail)
+
+
+def _fail_after_the_swap(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    real_discover = rollover_module.discover
+    calls = {"n": 0}
+
+    def wrong_layout_after_the_swap(*args: object, **kwargs: object):
+        calls["n"] += 1
+        return real_discover(folder / "backups") if calls["n"] == 2 else real_discover(*args)
+
+    monkeypatch.setattr(rollover_module, "discover", wrong_layout_after_the_swap)
+
+
+@pytest.mark.parametrize(
+    ("inject", "error"),
+    [
+        (_fail_during_merge, "disk is full"),
+        (_fail_building_the_live_file, "disk is full"),
+        (_fail_after_the_swap, "cutoff"),
+    ],
+)
+def test_a_failing_merge_into_a_hand_made_archive_leaves_every_file_unchanged(
+    hand_made_archive: Path, monkeypatch: pytest.MonkeyPatch, inject, error: str
+) -> None:
+    folder = hand_made_archive
+    before = digests(folder)
+    inject(monkeypatch, folder)
+    with pytest.raises((RolloverError, sqlite3.OperationalError), match=error):
+        rollover(folder, 2026, now=NEW_YEAR)
+    assert digests(folder) == before
+    assert not list(folder.glob(".rollover_*")) and not list(folder.glob("*.pre_rollover_*"))
+    monkeypatch.undo()
+    assert rollover(folder, 2026, now=NEW_YEAR).duplicates_dropped == 5  # and it can run again
+
+
 def test_the_erp_writing_during_the_rollover_aborts_it(year_end: Path, start_writer) -> None:
     live = year_end / "production_analysis.db"
     writer = start_writer("append", "--db", str(live), "--duration", "3", "--day", "2026-12-30")
@@ -208,6 +336,34 @@ def test_rollover_job_reports_and_refuses_a_second_run(tmp_path: Path) -> None:
     )
     assert not again.success
     assert "already rolled over" in again.failure_data_for_node("archive_rollover").error.message
+
+
+def test_rollover_job_reports_the_duplicates_it_replaced(tmp_path: Path) -> None:
+    year = dt.datetime.now(KST).year - 1
+    folder = tmp_path / "database"
+    folder.mkdir()
+    live_rows = rows_for([f"{year}-03-01", f"{year + 1}-01-01"])
+    make_db(folder / "production_analysis.db", live_rows, wal=True)
+    changed = (*live_rows[0][:4], 1.0)
+    make_db(folder / f"archive_{year}.db", [changed, *live_rows[1:3]])
+    instance = dg.DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("production_archive_rollover_job").execute_in_process(
+        run_config={"ops": {"archive_rollover": {"config": {"year": year}}}},
+        resources={"production_db": ProductionDbResource(db_dir=str(folder))},
+        instance=instance,
+    )
+    assert result.success
+    metadata = result.asset_observations_for_node("archive_rollover")[0].metadata
+    assert metadata["duplicates_dropped"].value == 3
+    assert metadata["duplicates_changed"].value == 1
+    assert sum(metadata["rows_after"].value.values()) == 6 + 3 - 3
+    assert count(folder / f"archive_{year}.db") == 3
+    warnings = [
+        e.user_message
+        for e in instance.all_logs(result.run_id)
+        if e.level == logging.WARNING and "replaced them" in e.user_message
+    ]
+    assert len(warnings) == 1 and "3 rows" in warnings[0] and "(1 had" in warnings[0]
 
 
 def test_a_year_that_is_not_over_is_refused_and_nothing_changes(year_end: Path) -> None:
