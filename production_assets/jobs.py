@@ -16,6 +16,12 @@ from production_assets.assets import (
 )
 from production_assets.sources import ProductionDbResource
 
+# Maintenance, rollover and restore all write the database files (and backups named by the second):
+# the instances (dagster.yaml, deploy/dagster.yaml) run one run with this tag at a time. Job tags
+# are run tags, so runs from the UI, the schedule and the sensor all carry it.
+FILES_WRITE_TAG_KEY = "production/files"
+FILES_WRITE_TAGS = {FILES_WRITE_TAG_KEY: "write"}
+
 production_maintenance_job = dg.define_asset_job(
     "production_maintenance_job",
     selection=dg.AssetSelection.assets(
@@ -26,6 +32,7 @@ production_maintenance_job = dg.define_asset_job(
         production_db_backups,
     ),
     description="Observe the files, heal indexes, ANALYZE when due, take verified backups.",
+    tags=FILES_WRITE_TAGS,
 )
 
 production_monthly_totals_job = dg.define_asset_job(
@@ -87,7 +94,10 @@ def archive_rollover(
     )
 
 
-@dg.job(description="Year-end: archive a year's rows and start a fresh live database.")
+@dg.job(
+    description="Year-end: archive a year's rows and start a fresh live database.",
+    tags=FILES_WRITE_TAGS,
+)
 def production_archive_rollover_job() -> None:
     """Year-end rollover (config: year)."""
     archive_rollover()
@@ -143,7 +153,9 @@ def restore_backup(
     )
 
 
-@dg.job(description="Put a verified backup back in place of its database file.")
+@dg.job(
+    description="Put a verified backup back in place of its database file.", tags=FILES_WRITE_TAGS
+)
 def production_restore_job() -> None:
     """Restore a backup (config: backup_file)."""
     restore_backup()

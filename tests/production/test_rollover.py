@@ -9,11 +9,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from production_assets import rollover as rollover_module
 from production_assets.backups import KST, list_backups
 from production_assets.databases import discover
 from production_assets.definitions import defs
+from production_assets.jobs import FILES_WRITE_TAG_KEY
 from production_assets.maintenance import integrity_check, missing_indexes
 from production_assets.rollover import RolloverError, rollover
 from production_assets.sources import ProductionDbResource
@@ -21,6 +23,7 @@ from production_assets.summaries import monthly_totals
 from tests.production.conftest import count, make_db, rows_for
 
 NEW_YEAR = dt.datetime(2027, 1, 3, 9, 0, tzinfo=KST)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def lots(path: Path) -> Counter:
@@ -364,6 +367,31 @@ def test_rollover_job_reports_the_duplicates_it_replaced(tmp_path: Path) -> None
         if e.level == logging.WARNING and "replaced them" in e.user_message
     ]
     assert len(warnings) == 1 and "3 rows" in warnings[0] and "(1 had" in warnings[0]
+    assert result.dagster_run.tags[FILES_WRITE_TAG_KEY] == "write"
+
+
+FILE_WRITING_JOBS = [
+    "production_maintenance_job",
+    "production_archive_rollover_job",
+    "production_restore_job",
+]
+
+
+@pytest.mark.parametrize("job_name", FILE_WRITING_JOBS)
+def test_jobs_that_write_the_database_files_carry_the_files_run_tag(job_name: str) -> None:
+    # run_tags is what the UI, schedules and sensors put on every run of the job
+    assert defs.resolve_job_def(job_name).run_tags[FILES_WRITE_TAG_KEY] == "write"
+
+
+def test_the_monthly_totals_job_only_reads_and_is_not_queued_behind_them() -> None:
+    assert FILES_WRITE_TAG_KEY not in defs.resolve_job_def("production_monthly_totals_job").run_tags
+
+
+@pytest.mark.parametrize("path", ["dagster.yaml", "deploy/dagster.yaml"])
+def test_instances_run_one_file_writing_run_at_a_time(path: str) -> None:
+    runs = yaml.safe_load((ROOT / path).read_text())["concurrency"]["runs"]
+    limits = [item for item in runs["tag_concurrency_limits"] if item["key"] == FILES_WRITE_TAG_KEY]
+    assert limits == [{"key": FILES_WRITE_TAG_KEY, "limit": 1}]  # any value of the tag counts
 
 
 def test_a_year_that_is_not_over_is_refused_and_nothing_changes(year_end: Path) -> None:
