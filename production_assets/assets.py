@@ -128,7 +128,7 @@ def production_db_indexes(
     rows = 0
     for db in layout.files:
         messages = maintenance.integrity_check(
-            db.path, busy_timeout_s=production_db.busy_timeout_seconds
+            db.path, busy_timeout_s=production_db.busy_timeout_seconds, shared=db.kind == "live"
         )
         integrity[db.name] = "ok" if maintenance.is_ok(messages) else "; ".join(messages[:5])
         try:

@@ -1,8 +1,9 @@
 """Verified backups of the production SQLite files, their retention, and restore.
 
-Backups use SQLite's online backup API from a read-only connection, are verified with
-`PRAGMA quick_check` and only then get their final name `{prefix}_YYYYMMDD_HHMMSS.db` (KST): a
-partial or unverified file never survives. Plain Python: nothing here imports Dagster.
+Backups are consistent copies (see `snapshots`: a file copy under a read snapshot, or SQLite's
+online backup API), verified with `PRAGMA quick_check`; only then do they get their final name
+`{prefix}_YYYYMMDD_HHMMSS.db` (KST): a partial or unverified file never survives. Plain Python:
+nothing here imports Dagster.
 """
 
 import datetime as dt
@@ -22,14 +23,11 @@ from production_assets.databases import (
     connect_rw,
     require_table,
 )
-from production_assets.maintenance import integrity_check, is_ok, wal_size
+from production_assets.maintenance import integrity_check, is_ok
+from production_assets.snapshots import consistent_copy, copy_database, remove_copy
 
 KST = ZoneInfo("Asia/Seoul")
 STAMP_FORMAT = "%Y%m%d_%H%M%S"
-# Pages copied per step when the source is not in WAL mode: each step holds the source's shared
-# lock for a few milliseconds only, so the ERP's writes are never held up for long.
-STEP_PAGES = 256
-MAX_RESTARTS = 20
 # A partial file untouched for this long was left by a backup that was killed (a running backup
 # writes to its partial file continuously).
 STALE_PARTIAL_S = 3600.0
@@ -138,100 +136,6 @@ def _free_name(backup_dir: Path, prefix: str, when: dt.datetime | None) -> str:
     return f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db"
 
 
-def copy_database(src: sqlite3.Connection, dest_path: Path) -> None:
-    """Consistent copy of an open database into a new file with the online backup API.
-
-    A WAL source is copied in one step from a read snapshot (writers keep writing). A rollback
-    journal source is copied in small steps so the writer is never blocked for long; if writers
-    keep restarting the copy it gives up after MAX_RESTARTS.
-    """
-    mode = src.execute("PRAGMA journal_mode").fetchone()[0]
-    src.execute("PRAGMA mmap_size=268435456")  # read pages by memory map, as the ERP's readers do
-    dest = sqlite3.connect(dest_path)
-    # The destination is a new file that is thrown away on any failure: no journal, no syncs while
-    # copying (the caller syncs the finished file once).
-    dest.execute("PRAGMA journal_mode=OFF")
-    dest.execute("PRAGMA synchronous=OFF")
-    try:
-        if mode == "wal":
-            src.backup(dest)
-        else:
-            state = {"remaining": None, "restarts": 0}
-
-            def progress(status: int, remaining: int, total: int) -> None:
-                last = state["remaining"]
-                if last is not None and remaining > last:
-                    state["restarts"] += 1
-                    if state["restarts"] > MAX_RESTARTS:
-                        raise BackupError("the source kept changing during the copy")
-                state["remaining"] = remaining
-
-            src.backup(dest, pages=STEP_PAGES, progress=progress, sleep=0.05)
-        dest.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        dest.close()
-
-
-def _copy_fd(src_fd: int, dest_fd: int, size: int) -> None:
-    """Copy `size` bytes between file descriptors, in the kernel where the platform allows."""
-    copied = 0
-    if hasattr(os, "copy_file_range"):
-        try:
-            while copied < size:
-                n = os.copy_file_range(src_fd, dest_fd, size - copied, copied, copied)
-                if n == 0:
-                    break
-                copied += n
-        except OSError:
-            pass  # e.g. not supported by this file system: finish with read/write
-    while copied < size:
-        chunk = os.pread(src_fd, min(8 * 1024 * 1024, size - copied), copied)
-        if not chunk:
-            break
-        os.pwrite(dest_fd, chunk, copied)
-        copied += len(chunk)
-    if copied != size:
-        raise BackupError(f"copied {copied} of {size} bytes")
-
-
-def snapshot_file_copy(source: Path, dest_path: Path, busy_timeout_s: float = 5.0) -> bool:
-    """Copy a WAL database's main file as it is under a read snapshot; False when not possible.
-
-    When the WAL holds no frames at the start of a read transaction, SQLite serves that snapshot
-    from the main file alone and holds the WAL read-mark 0 lock, and no checkpoint can write into
-    the main file while that lock is held (a backfill needs it exclusively). The main file is then
-    frozen for the length of the transaction, writers keep appending to the WAL, and a plain copy
-    of the main file is the snapshot. The WAL cannot be emptied while a snapshot that uses it is
-    held, so an empty WAL seen after the transaction started proves the snapshot is the main file.
-    Otherwise (pending WAL frames, rollback-journal mode, the file replaced meanwhile) the caller
-    uses the online backup API.
-    """
-    with open(source, "rb") as handle:
-        inode = os.fstat(handle.fileno()).st_ino
-        src = connect_ro(source, busy_timeout_s)
-        try:
-            if src.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                return False
-            src.execute("BEGIN")
-            src.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            if os.stat(source).st_ino != inode or wal_size(source) != 0:
-                return False
-            size = os.fstat(handle.fileno()).st_size
-            fd = os.open(dest_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                _copy_fd(handle.fileno(), fd, size)
-            finally:
-                os.close(fd)
-        finally:
-            src.close()
-    dest = sqlite3.connect(dest_path)
-    try:
-        dest.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        dest.close()
-    return True
-
-
 def fsync_file(path: Path) -> None:
     """Flush a finished file to disk."""
     fd = os.open(path, os.O_RDONLY)
@@ -262,15 +166,12 @@ def backup_database(
         src = connect_ro(source, busy_timeout_s)
         try:
             require_table(src, source)
-            if snapshot_file_copy(source, partial, busy_timeout_s):
-                method = "file copy under a read snapshot"
-            else:
-                method = "online backup API"
-                copy_database(src, partial)
-        except sqlite3.Error as exc:
-            raise BackupError(f"backup of {source} failed: {exc}") from exc
         finally:
             src.close()
+        try:
+            method = consistent_copy(source, partial, busy_timeout_s)
+        except (sqlite3.Error, OSError) as exc:
+            raise BackupError(f"backup of {source} failed: {exc}") from exc
         messages = integrity_check(partial, quick=True)
         if not is_ok(messages):
             raise BackupError(f"backup of {source} failed quick_check: {'; '.join(messages[:5])}")
@@ -282,7 +183,7 @@ def backup_database(
         fsync_file(partial)
         os.replace(partial, final)
     except BaseException:
-        partial.unlink(missing_ok=True)
+        remove_copy(partial)
         raise
     return BackupResult(
         source=str(source),

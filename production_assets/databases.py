@@ -47,10 +47,13 @@ REQUIRED_INDEXES: dict[str, str] = {
     "good_quantity)",
 }
 
-# A production_date must start with an ISO day; anything after it (a time, 오전/오후) is allowed.
-ISO_DAY_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 
 DEFAULT_BUSY_TIMEOUT_S = 5.0
+# Longest time the platform may hold a file's lock against the ERP's writer in one go (the ERP
+# must never wait a second), and the pause between two such holds: longer than the busy
+# handler's longest sleep (100 ms), so a writer that was waiting gets its turn.
+WRITE_LOCK_BUDGET_S = 0.6
+WRITER_TURN_S = 0.2
 
 
 class DatabaseFileError(RuntimeError):
@@ -167,6 +170,19 @@ def signature(path: Path) -> tuple[int, ...] | None:
     except FileNotFoundError:
         wal_sig = (0, 0)
     return st.st_mtime_ns, st.st_size, *wal_sig
+
+
+def wal_path(path: Path) -> Path:
+    """The write-ahead log next to a database file."""
+    return Path(f"{path}-wal")
+
+
+def wal_size(path: Path) -> int:
+    """Size of the file's WAL in bytes (0 when there is none)."""
+    try:
+        return os.stat(wal_path(path)).st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _uri(path: Path, mode: str) -> str:

@@ -7,8 +7,14 @@ import dagster as dg
 from pydantic import Field
 
 from production_assets.backups import KST
-from production_assets.databases import LIVE_DB_NAME, DatabaseFileError, DbFile, DbLayout, discover
-from production_assets.maintenance import WRITE_LOCK_BUDGET_S
+from production_assets.databases import (
+    LIVE_DB_NAME,
+    WRITE_LOCK_BUDGET_S,
+    DatabaseFileError,
+    DbFile,
+    DbLayout,
+    discover,
+)
 from production_assets.sample_data import ensure_sample
 from production_assets.watch import STABILIZATION_CHECKS, STABILIZATION_WAIT_S
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from production_assets import assets
+from production_assets import assets, snapshots
 from production_assets import backups as backups_module
 from production_assets.backups import (
     KST,
@@ -163,43 +163,66 @@ def test_a_corrupt_archive_does_not_stop_the_live_backup(db_dir: Path) -> None:
     assert integrity_check(db_dir / "backups" / made[0], quick=True) == ["ok"]
 
 
-def test_quiet_wal_file_is_copied_under_its_snapshot_while_the_erp_writes_and_checkpoints(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("frames_pending", [False, True])
+def test_a_wal_file_is_copied_under_its_snapshot_while_the_erp_writes_and_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames_pending: bool
 ) -> None:
     live = make_db(tmp_path / "production_analysis.db", rows_for(["2026-01-05"] * 300), wal=True)
+    erp = sqlite3.connect(live)  # the ERP's own connection stays open, as in production
+    erp.execute("PRAGMA wal_autocheckpoint=0")
+    if frames_pending:  # committed rows that are only in the WAL
+        with erp:
+            erp.executemany(
+                "INSERT INTO production_records (production_date, item_code) VALUES (?, 'X')",
+                [("2026-01-06",)] * 50,
+            )
     initial = count(live)
-    real_copy = backups_module._copy_fd
+    real_copy = snapshots._copy_fd
     writer_runs = []
 
-    def copy_while_the_erp_writes(src_fd: int, dest_fd: int, size: int) -> None:
+    def copy_while_the_erp_writes(src_fd: int, dest_fd: int, *args: object) -> int:
         # Inside the read snapshot: the ERP commits and tries to checkpoint after every commit.
-        writer_runs.append(
-            run_writer(
-                "append", "--db", str(live), "--duration", "0.4", "--rows", "50", "--checkpoint"
+        if not writer_runs:
+            writer_runs.append(
+                run_writer(
+                    "append", "--db", str(live), "--duration", "0.4", "--rows", "50", "--checkpoint"
+                )
             )
-        )
-        real_copy(src_fd, dest_fd, size)
+        return real_copy(src_fd, dest_fd, *args)
 
-    monkeypatch.setattr(backups_module, "_copy_fd", copy_while_the_erp_writes)
-    result = backup_database(live, tmp_path / "backups", "production")
-    assert result.method == "file copy under a read snapshot"
-    assert writer_runs[0]["rows"] > 0
-    assert result.rows == initial  # the snapshot, not a mix with the rows written meanwhile
+    monkeypatch.setattr(snapshots, "_copy_fd", copy_while_the_erp_writes)
+    try:
+        result = backup_database(live, tmp_path / "backups", "production")
+    finally:
+        erp.close()
+    written = writer_runs[0]["rows"]
+    assert written > 0
+    assert result.method.startswith("file copy")
+    if frames_pending:
+        assert "WAL" in result.method
+    # The snapshot, or the snapshot plus some of the ERP's later commits: whole transactions only.
+    assert initial <= result.rows <= initial + written
+    assert (result.rows - initial) % 50 == 0
     assert integrity_check(Path(result.path)) == ["ok"]
-    assert count(live) == initial + writer_runs[0]["rows"]
+    assert not Path(f"{result.path}-wal").exists()  # one self-contained file
+    assert count(live) == initial + written
 
-    # with frames pending in the WAL the online backup API is used instead
-    conn = sqlite3.connect(live)
-    conn.execute("PRAGMA wal_autocheckpoint=0")
-    conn.execute(
-        "INSERT INTO production_records (production_date, item_code) VALUES ('2026-01-06', 'X')"
-    )
-    conn.commit()
-    monkeypatch.setattr(backups_module, "_copy_fd", real_copy)
-    second = backup_database(live, tmp_path / "backups", "production")
-    conn.close()
-    assert second.method == "online backup API"
-    assert second.rows == count(live)
+
+def test_a_rollback_journal_file_too_large_to_copy_within_the_lock_budget_uses_the_backup_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = make_db(tmp_path / "production_analysis.db", rows_for(["2026-01-05"] * 300))
+    monkeypatch.setattr(snapshots, "COPY_CHUNK", 4096)  # the copy checks the clock every page
+
+    def slow_clock(real=snapshots.time.monotonic, ticks=[0.0]) -> float:
+        ticks[0] += 0.25
+        return real() + ticks[0]
+
+    monkeypatch.setattr(snapshots.time, "monotonic", slow_clock)
+    result = backup_database(live, tmp_path / "backups", "production")
+    assert result.method == "online backup API"
+    assert result.rows == count(live)
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == [Path(result.path).name]
 
 
 def test_a_change_still_in_the_wal_is_backed_up_again(db_dir: Path) -> None:
