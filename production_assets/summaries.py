@@ -2,9 +2,10 @@
 
 Every file contributes only the rows inside its own date range (see `databases.discover`), so rows
 of a previous year that reappear in the live file are not counted twice. Averages are weighted: the
-total divided by the batch count, never an average of averages. Rows whose `production_date` does
-not start with an ISO day are rejected (they would otherwise land in the wrong month by string
-comparison). Plain Python: nothing here imports Dagster.
+total divided by the batch count, never an average of averages. A row counts in the month its
+`production_date` names (`YYYY-MM-`); a row whose date does not start that way is rejected (by
+string order it would otherwise land in a neighbouring month). Plain Python: nothing here imports
+Dagster.
 """
 
 import hashlib
@@ -12,13 +13,12 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from production_assets.databases import (
-    ISO_DAY_GLOB,
     TABLE,
     DbFile,
     DbLayout,
-    reading,
     require_table,
 )
+from production_assets.snapshots import long_reading
 
 
 @dataclass
@@ -86,7 +86,69 @@ def files_for_window(layout: DbLayout, start: str, end: str) -> list[tuple[DbFil
     return selected
 
 
-REJECT_REASON = "production_date does not start with YYYY-MM-DD"
+# Dates that name a real month (used to find a file's first and last month).
+VALID_MONTH_SQL = (
+    "(production_date GLOB '[0-9][0-9][0-9][0-9]-[01][0-9]-*'"
+    " AND substr(production_date, 6, 2) BETWEEN '01' AND '12')"
+)
+REJECT_REASON = "production_date does not start with YYYY-MM- of a real month"
+
+
+def next_month(day: str) -> str:
+    """First day of the month after the one `day` (YYYY-MM...) names."""
+    year, month = int(day[:4]), int(day[5:7])
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}-01"
+
+
+def month_ranges(lo: str, hi: str) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """Cut [lo, hi) (lo an ISO day) into one range per month and the gaps between them.
+
+    A month's range holds exactly the strings that start with `YYYY-MM-` (from `YYYY-MM-` up to
+    `YYYY-MM.`, '.' being the character after '-'), so a row counts in the month its date names
+    and the order of strings cannot carry `2024/01/05` or `2024-13-01` into a month: those lie in
+    the gaps. Returns ([(year_month, start, end)], [(start, end)]), all half-open.
+    """
+    months: list[tuple[str, str, str]] = []
+    month = lo[:7]
+    while f"{month}-01" < hi:  # a month whose first day is outside the window is not in it
+        start, end = max(lo, f"{month}-"), min(hi, f"{month}.")
+        if start < end:
+            months.append((month, start, end))
+        month = next_month(month)[:7]
+    gaps: list[tuple[str, str]] = []
+    position = lo
+    for _, start, end in months:
+        if position < start:
+            gaps.append((position, start))
+        position = end
+    if position < hi:
+        gaps.append((position, hi))
+    return months, gaps
+
+
+# One month of one file, per item. Item first: the (item_code, production_date, good_quantity)
+# index covers it and returns the groups in order, so nothing is sorted and the table itself is
+# never read. (One query for a whole range grouped by item and month would sort every row.)
+ITEM_MONTH_SQL = f"""
+SELECT item_code, TOTAL(good_quantity), COUNT(*) FROM {TABLE}
+WHERE production_date >= ? AND production_date < ?
+GROUP BY item_code
+"""
+GAP_ROWS_SQL = f"""
+SELECT id, production_date, item_code, good_quantity FROM {TABLE}
+WHERE production_date >= ? AND production_date < ?
+"""
+
+
+def item_months(
+    conn: sqlite3.Connection, months: list[tuple[str, str, str]]
+) -> list[tuple[str, str, float, int]]:
+    """(year_month, item_code, total, batches) of the rows in each month's range."""
+    return [
+        (ym, code, float(total), int(count))
+        for ym, start, end in months
+        for code, total, count in conn.execute(ITEM_MONTH_SQL, (start, end))
+    ]
 
 
 def monthly_totals(
@@ -96,32 +158,15 @@ def monthly_totals(
     result = MonthlyTotals()
     merged: dict[tuple[str, str], ItemMonth] = {}
     for db, lo, hi in files_for_window(layout, start, end):
-        with reading(db.path, busy_timeout_s) as conn:
+        with long_reading(db.path, busy_timeout_s, shared=db.kind == "live") as conn:
             require_table(conn, db.path)
-            # Item first and no item name: the (item_code, production_date, good_quantity) index
-            # covers the whole aggregate, so the table itself is never read.
-            rows = conn.execute(
-                f"""
-                SELECT substr(production_date, 1, 7) AS ym, item_code,
-                       TOTAL(good_quantity), COUNT(*)
-                FROM {TABLE}
-                WHERE production_date >= ? AND production_date < ? AND production_date GLOB ?
-                GROUP BY item_code, ym
-                """,
-                (lo, hi, ISO_DAY_GLOB),
-            ).fetchall()
+            months, gaps = month_ranges(lo, hi)
+            rows = item_months(conn, months)
             names = {
                 code: _latest_name(conn, code, lo, hi) for code in sorted({r[1] for r in rows})
             }
-            rejected = conn.execute(
-                f"""
-                SELECT id, production_date, item_code, good_quantity FROM {TABLE}
-                WHERE production_date >= ? AND production_date < ?
-                  AND NOT production_date GLOB ?
-                """,
-                (lo, hi, ISO_DAY_GLOB),
-            ).fetchall()
-        result.rows_by_file[db.name] = sum(int(r[3]) for r in rows)
+            rejected = [r for gap in gaps for r in conn.execute(GAP_ROWS_SQL, gap)]
+        result.rows_by_file[db.name] = sum(r[3] for r in rows)
         result.rejected.extend(
             RejectedRow(db.name, int(r[0]), r[1], r[2], r[3], REJECT_REASON) for r in rejected
         )
@@ -129,12 +174,12 @@ def monthly_totals(
             name = names[code]
             key = (ym, code)
             if key in merged:
-                merged[key].total_production += float(total)
-                merged[key].batch_count += int(count)
+                merged[key].total_production += total
+                merged[key].batch_count += count
                 # Files are read oldest first: a newer file's item name wins.
                 merged[key].item_name = name or merged[key].item_name
             else:
-                merged[key] = ItemMonth(ym, code, name, float(total), int(count))
+                merged[key] = ItemMonth(ym, code, name, total, count)
     result.items = [merged[k] for k in sorted(merged)]
     return result
 
@@ -162,6 +207,24 @@ def _item_hash(code: str) -> int:
 Fingerprint = list[int]
 
 
+def _month_span(conn: sqlite3.Connection, db: DbFile) -> tuple[str, str] | None:
+    """[first month start, month after the last) of `db`'s dated rows in its range."""
+    where, params = db.bounds_sql()
+    ends = [
+        conn.execute(  # by the date index: stops at the first row of a real month
+            f"SELECT production_date FROM {TABLE} WHERE {where} AND {VALID_MONTH_SQL} "
+            f"ORDER BY production_date {order} LIMIT 1",
+            params,
+        ).fetchone()
+        for order in ("ASC", "DESC")
+    ]
+    if ends[0] is None:
+        return None
+    first = max(f"{ends[0][0][:7]}-01", db.start or "")
+    last = next_month(ends[1][0])
+    return first, min(last, db.end) if db.end else last
+
+
 def month_fingerprints(db: DbFile, busy_timeout_s: float = 5.0) -> dict[str, Fingerprint]:
     """An additive digest per month of what `db` contributes to the monthly totals.
 
@@ -169,20 +232,12 @@ def month_fingerprints(db: DbFile, busy_timeout_s: float = 5.0) -> dict[str, Fin
     mod 2^61-1), so digests of several files add up to the digest of their union: rows moving from
     the live file into an archive change nothing, and so does the ERP rewriting identical rows.
     """
-    where, params = db.bounds_sql()
-    with reading(db.path, busy_timeout_s) as conn:
+    with long_reading(db.path, busy_timeout_s, shared=db.kind == "live") as conn:
         require_table(conn, db.path)
-        rows = conn.execute(
-            f"""
-            SELECT substr(production_date, 1, 7) AS ym, item_code, COUNT(*), TOTAL(good_quantity)
-            FROM {TABLE}
-            WHERE {where} AND production_date GLOB ?
-            GROUP BY item_code, ym
-            """,
-            [*params, ISO_DAY_GLOB],
-        ).fetchall()
+        span = _month_span(conn, db)
+        rows = item_months(conn, month_ranges(*span)[0]) if span else []
     months: dict[str, Fingerprint] = {}
-    for ym, code, count, total in rows:
+    for ym, code, total, count in rows:
         acc = months.setdefault(ym, [0, 0, 0, 0])
         milli = round(total * 1000)
         weight = _item_hash(code)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from production_assets.databases import DatabaseFileError, discover
-from production_assets.summaries import monthly_totals
+from production_assets.summaries import month_fingerprints, month_ranges, monthly_totals
 from tests.production.conftest import make_db, rows_for
 
 
@@ -74,6 +74,34 @@ def test_malformed_dates_are_rejected_not_miscounted(tmp_path: Path) -> None:
     totals = monthly_totals(discover(tmp_path), "2026-09-01", "2026-10-01")
     assert totals.by_month()["2026-09"]["batch_count"] == 3
     assert [(r.production_date, r.item_code) for r in totals.rejected] == [("2026-1-5", "ITX")]
+
+
+def test_every_row_of_a_window_is_counted_in_its_month_or_rejected(tmp_path: Path) -> None:
+    odd = ["2024/12/05", "2024-13-01", "2024-12", "2024-12x01", "2025"]
+    named = ["2024-12-1 오전 9:00:00", "2024-12-31 오후 11:59:59", "2024-11-30", "2025-01-01"]
+    make_db(
+        tmp_path / "production_analysis.db",
+        [(day, f"L{n}", "IT1", "one", 1.0) for n, day in enumerate(odd + named)],
+    )
+    totals = monthly_totals(discover(tmp_path), "2024-11-01", "2025-02-01")
+    assert totals.by_month() == {
+        "2024-11": {"total_production": 1.0, "batch_count": 1, "avg_batch_size": 1.0},
+        "2024-12": {"total_production": 2.0, "batch_count": 2, "avg_batch_size": 1.0},
+        "2025-01": {"total_production": 1.0, "batch_count": 1, "avg_batch_size": 1.0},
+    }
+    assert sorted(r.production_date for r in totals.rejected) == sorted(odd)
+    digests = month_fingerprints(discover(tmp_path).live)
+    assert {ym: d[0] for ym, d in digests.items()} == {"2024-11": 1, "2024-12": 2, "2025-01": 1}
+
+
+def test_month_ranges_cover_the_window_exactly_once() -> None:
+    months, gaps = month_ranges("2025-11-15", "2026-02-01")
+    assert months == [
+        ("2025-11", "2025-11-15", "2025-11."),
+        ("2025-12", "2025-12-", "2025-12."),
+        ("2026-01", "2026-01-", "2026-01."),
+    ]
+    assert gaps == [("2025-11.", "2025-12-"), ("2025-12.", "2026-01-"), ("2026-01.", "2026-02-01")]
 
 
 def test_missing_live_file_fails_only_the_windows_that_need_it(db_dir: Path) -> None:
