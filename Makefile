@@ -46,6 +46,7 @@ test: install
 
 lint: install
 	"$(UV)" run --frozen ruff check .
+	"$(UV)" run --frozen ruff format --check .
 
 bench: install
 	@set -e; for script in bench/*.py; do \

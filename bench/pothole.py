@@ -82,12 +82,14 @@ def spark_figures(folder: Path) -> None:
     )
     start_s, spark = timed(
         "session",
-        lambda: SparkSession.builder.master("local[2]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "Asia/Seoul")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate(),
+        lambda: (
+            SparkSession.builder.master("local[2]")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.session.timeZone", "Asia/Seoul")
+            .config("spark.driver.memory", "2g")
+            .getOrCreate()
+        ),
     )
     spark.sparkContext.setLogLevel("ERROR")
     print(f"Spark {spark.version} local[2] session start-up: {start_s:.1f} s")

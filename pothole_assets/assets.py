@@ -132,8 +132,11 @@ def raw_sensor_data(
     group_name=GROUP,
     kinds={"s3", "csv"},
     check_specs=[
-        checks.spec(ROAD_SEGMENTS, checks.SEGMENTS_AT_MOST_50M,
-                    "Every segment is a 50 m cut of its link (the last piece may be shorter).")
+        checks.spec(
+            ROAD_SEGMENTS,
+            checks.SEGMENTS_AT_MOST_50M,
+            "Every segment is a 50 m cut of its link (the last piece may be shorter).",
+        )
     ],
 )
 def road_segments(lake: LakeResource, pothole: PotholeResource) -> dg.MaterializeResult:
@@ -170,8 +173,11 @@ def road_segments(lake: LakeResource, pothole: PotholeResource) -> dg.Materializ
     group_name=GROUP,
     kinds={"s3", "csv"},
     check_specs=[
-        checks.spec(SPEED_BUMPS, checks.BUMPS_USABLE,
-                    "At most 5% of the bump rows lack a position or a length.")
+        checks.spec(
+            SPEED_BUMPS,
+            checks.BUMPS_USABLE,
+            "At most 5% of the bump rows lack a position or a length.",
+        )
     ],
 )
 def speed_bumps(lake: LakeResource, pothole: PotholeResource) -> dg.MaterializeResult:
@@ -209,8 +215,11 @@ def speed_bumps(lake: LakeResource, pothole: PotholeResource) -> dg.MaterializeR
     deps=[ROAD_SEGMENTS],
     kinds={"postgres"},
     check_specs=[
-        checks.spec(ROAD_GRADE, checks.EVERY_SEGMENT_GRADED,
-                    "Every segment has a 1–5 grade and its link was found in the link file.")
+        checks.spec(
+            ROAD_GRADE,
+            checks.EVERY_SEGMENT_GRADED,
+            "Every segment has a 1–5 grade and its link was found in the link file.",
+        )
     ],
 )
 def segment_road_grade(
@@ -268,8 +277,11 @@ class ComplaintsConfig(dg.Config):
         max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
     ),
     check_specs=[
-        checks.spec(COMPLAINTS, checks.COMPLAINTS_MAPPED,
-                    "Every stored complaint has a segment within 500 m.")
+        checks.spec(
+            COMPLAINTS,
+            checks.COMPLAINTS_MAPPED,
+            "Every stored complaint has a segment within 500 m.",
+        )
     ],
 )
 def pothole_complaints(
@@ -303,11 +315,15 @@ def pothole_complaints(
     usable = usable.assign(nearest_s_id=nearest, distance_m=distance.round(1))
     near = usable[usable["distance_m"] <= config.max_distance_m]
     warehouse.create_tables(schema.metadata)
-    merged = warehouse.upsert(
-        near[["create_dt", "event_lat", "event_lon", "nearest_s_id", "distance_m"]],
-        schema.pothole_complaints,
-        ["create_dt", "event_lat", "event_lon"],
-    ) if len(near) else 0
+    merged = (
+        warehouse.upsert(
+            near[["create_dt", "event_lat", "event_lon", "nearest_s_id", "distance_m"]],
+            schema.pothole_complaints,
+            ["create_dt", "event_lat", "event_lon"],
+        )
+        if len(near)
+        else 0
+    )
     unmapped = warehouse.read_frame(
         "SELECT COUNT(*) AS n FROM pothole_complaints "
         "WHERE nearest_s_id IS NULL OR distance_m > :m",
@@ -375,14 +391,22 @@ def _stage_specs() -> list[dg.AssetSpec]:
     name="pothole_spark_stages",
     specs=_stage_specs(),
     check_specs=[
-        checks.spec(STAGE1, checks.RAW_INPUT_SCHEMA,
-                    "The raw files carry every sensor column with a usable type."),
-        checks.spec(STAGE1, checks.RAW_INPUT_VALID_RANGES,
-                    "At most 1% of the raw rows are outside the valid ranges (those are "
-                    "excluded and kept aside in stage1_rejected/)."),
-        checks.spec(STAGE2, checks.DISTANCE_RULE_DROP_SHARE,
-                    "At most 5% of the points are farther than the maximum distance from "
-                    "every segment."),
+        checks.spec(
+            STAGE1,
+            checks.RAW_INPUT_SCHEMA,
+            "The raw files carry every sensor column with a usable type.",
+        ),
+        checks.spec(
+            STAGE1,
+            checks.RAW_INPUT_VALID_RANGES,
+            "At most 1% of the raw rows are outside the valid ranges (those are "
+            "excluded and kept aside in stage1_rejected/).",
+        ),
+        checks.spec(
+            STAGE2,
+            checks.DISTANCE_RULE_DROP_SHARE,
+            "At most 5% of the points are farther than the maximum distance from every segment.",
+        ),
     ],
     backfill_policy=daily_backfill,
     pool=SPARK_POOL,
@@ -518,8 +542,12 @@ def pothole_spark_stages(
                 # The session runs on the instances about to stop: end it first.
                 spark.stop()
 
-    common = {"spark_master": spark.master, "cluster_nodes": len(nodes),
-              "spark_startup_s": startup_s, "days": len(days)}
+    common = {
+        "spark_master": spark.master,
+        "cluster_nodes": len(nodes),
+        "spark_startup_s": startup_s,
+        "days": len(days),
+    }
     total_in = sum(m["input_rows"] for m in stage1_meta)
     total_rejected = sum(m["rejected_rows"] for m in stage1_meta)
     share = total_rejected / total_in if total_in else 0.0
@@ -560,9 +588,7 @@ def pothole_spark_stages(
             "potholes": sum(m["potholes"] for m in stage1_meta),
             "sample_rows_generated": sum(m["sample_rows_generated"] for m in stage1_meta),
             "per_day": dg.MetadataValue.json(stage1_meta),
-            "location": dg.MetadataValue.path(
-                lake.uri(lk.day_prefix(lk.STAGE1_PREFIX, days[-1]))
-            ),
+            "location": dg.MetadataValue.path(lake.uri(lk.day_prefix(lk.STAGE1_PREFIX, days[-1]))),
             **common,
         },
         check_results=check_results,
@@ -610,11 +636,17 @@ def pothole_spark_stages(
     backfill_policy=daily_backfill,
     kinds={"postgres"},
     check_specs=[
-        checks.spec(SEGMENTS, checks.IMPACT_NOT_ABOVE_TOTAL,
-                    "No segment-day has impact_count > total_count."),
+        checks.spec(
+            SEGMENTS,
+            checks.IMPACT_NOT_ABOVE_TOTAL,
+            "No segment-day has impact_count > total_count.",
+        ),
         checks.spec(SEGMENTS, checks.NO_EMPTY_SEGMENT_ID, "No row has an empty s_id."),
-        checks.spec(SEGMENTS, checks.DAY_OVER_DAY_ROW_CHANGE,
-                    "The day's row count is within 50% of the previous loaded day."),
+        checks.spec(
+            SEGMENTS,
+            checks.DAY_OVER_DAY_ROW_CHANGE,
+            "The day's row count is within 50% of the previous loaded day.",
+        ),
     ],
 )
 def pothole_segments(
@@ -700,8 +732,11 @@ def pothole_segments(
         max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
     ),
     check_specs=[
-        checks.spec(ADDRESS, checks.ADDRESS_COVERAGE,
-                    "Segments of the day have an address (skipped without a Kakao key).")
+        checks.spec(
+            ADDRESS,
+            checks.ADDRESS_COVERAGE,
+            "Segments of the day have an address (skipped without a Kakao key).",
+        )
     ],
 )
 def segment_address(
@@ -716,8 +751,13 @@ def segment_address(
     if kakao.mode == "off":
         context.log.info("segment_address: no Kakao API key; reverse geocoding skipped")
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": 0, "skipped": True, "reason": "no KAKAO_API_KEY",
-                      "segments_without_address": len(missing), "source": "off"},
+            metadata={
+                "dagster/row_count": 0,
+                "skipped": True,
+                "reason": "no KAKAO_API_KEY",
+                "segments_without_address": len(missing),
+                "source": "off",
+            },
             check_results=[
                 dg.AssetCheckResult(
                     check_name=checks.ADDRESS_COVERAGE,
@@ -737,9 +777,15 @@ def segment_address(
             not_found += 1
             continue
         found.append(
-            {"s_id": row.s_id, "road_name": answer[0], "district": answer[1],
-             "centroid_lon": row.centroid_lon, "centroid_lat": row.centroid_lat,
-             "source": kakao.mode, "updated_at": datetime.now(KST)}
+            {
+                "s_id": row.s_id,
+                "road_name": answer[0],
+                "district": answer[1],
+                "centroid_lon": row.centroid_lon,
+                "centroid_lat": row.centroid_lat,
+                "source": kakao.mode,
+                "updated_at": datetime.now(KST),
+            }
         )
     written = (
         warehouse.upsert(pd.DataFrame(found), schema.segment_address, ["s_id"]) if found else 0
@@ -813,8 +859,11 @@ def _view_asset(
         kinds={"postgres"},
         description=description,
         check_specs=[
-            checks.spec(name, checks.VIEW_MATCHES_SEGMENTS,
-                        "The view holds one row per pothole_segments row of its dates.")
+            checks.spec(
+                name,
+                checks.VIEW_MATCHES_SEGMENTS,
+                "The view holds one row per pothole_segments row of its dates.",
+            )
         ],
     )
     def _asset(
@@ -865,8 +914,11 @@ mvw_dashboard_weekly_stats = _view_asset(
     backfill_policy=daily_backfill,
     kinds={"postgres"},
     check_specs=[
-        checks.spec(schema.REPAIR_PRIORITY, checks.PRIORITY_RANKED,
-                    "Every segment of the day is ranked, starting at 1, with a score.")
+        checks.spec(
+            schema.REPAIR_PRIORITY,
+            checks.PRIORITY_RANKED,
+            "Every segment of the day is ranked, starting at 1, with a score.",
+        )
     ],
 )
 def mvw_dashboard_repair_priority(
@@ -878,13 +930,27 @@ def mvw_dashboard_repair_priority(
     last = rows[rows["date"] == days[-1]] if len(rows) else rows
     if len(last):
         metadata["top_5"] = _md_table(
-            last.head(5)[["priority_rank", "s_id", "road_name", "total_impacts",
-                          "complaint_count", "priority_score"]]
+            last.head(5)[
+                [
+                    "priority_rank",
+                    "s_id",
+                    "road_name",
+                    "total_impacts",
+                    "complaint_count",
+                    "priority_score",
+                ]
+            ]
         )
-    ranks_ok = bool(len(rows) == expected and (
-        rows.empty or ((rows.groupby("date")["priority_rank"].min() == 1).all()
-        and rows["priority_score"].notna().all())
-    ))
+    ranks_ok = bool(
+        len(rows) == expected
+        and (
+            rows.empty
+            or (
+                (rows.groupby("date")["priority_rank"].min() == 1).all()
+                and rows["priority_score"].notna().all()
+            )
+        )
+    )
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[
@@ -919,8 +985,9 @@ def daily_pothole_report(
     """Daily email of the top-5 repair priorities, the day's key figures and a map."""
     start = time.monotonic()
     if not pothole.report_to:
-        raise dg.Failure("daily_pothole_report: no recipients (set POTHOLE_REPORT_TO)",
-                         allow_retries=False)
+        raise dg.Failure(
+            "daily_pothole_report: no recipients (set POTHOLE_REPORT_TO)", allow_retries=False
+        )
     segments = lk.read_segments(lake)
     sent = []
     for day in partition_days(context):
@@ -935,8 +1002,12 @@ def daily_pothole_report(
         if len(top):
             png = report.render_map(segments, top, day)
             attachments.append(
-                Attachment(f"pothole_map_{day.isoformat()}.png", png, "image/png",
-                           inline_cid=report.MAP_CID)
+                Attachment(
+                    f"pothole_map_{day.isoformat()}.png",
+                    png,
+                    "image/png",
+                    inline_cid=report.MAP_CID,
+                )
             )
         destination = mailer.send(
             to=list(pothole.report_to),
@@ -946,8 +1017,14 @@ def daily_pothole_report(
             attachments=attachments,
         )
         context.log.info(f"report {day} sent to {', '.join(pothole.report_to)} via {destination}")
-        sent.append({"day": day.isoformat(), "rows": len(top), "destination": destination,
-                     **{k: v for k, v in figures.items() if isinstance(v, int | str)}})
+        sent.append(
+            {
+                "day": day.isoformat(),
+                "rows": len(top),
+                "destination": destination,
+                **{k: v for k, v in figures.items() if isinstance(v, int | str)},
+            }
+        )
     last = sent[-1]
     return dg.MaterializeResult(
         metadata={

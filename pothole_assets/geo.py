@@ -158,10 +158,13 @@ def bump_cells(bumps: pd.DataFrame, cell_deg: float) -> pd.DataFrame:
     half_lon = half / np.cos(np.radians(np.minimum(np.abs(lat) + half, 89.0)))
     rows: dict[str, list] = {k: [] for k in ("cy", "cx", "bump_lat", "bump_lon", "half_deg")}
     for i in range(len(lat)):
-        ys = np.arange(math.floor((lat[i] - half[i]) / cell_deg),
-                       math.floor((lat[i] + half[i]) / cell_deg) + 1)
-        xs = np.arange(math.floor((lon[i] - half_lon[i]) / cell_deg),
-                       math.floor((lon[i] + half_lon[i]) / cell_deg) + 1)
+        ys = np.arange(
+            math.floor((lat[i] - half[i]) / cell_deg), math.floor((lat[i] + half[i]) / cell_deg) + 1
+        )
+        xs = np.arange(
+            math.floor((lon[i] - half_lon[i]) / cell_deg),
+            math.floor((lon[i] + half_lon[i]) / cell_deg) + 1,
+        )
         gy, gx = np.meshgrid(ys, xs)
         n = gy.size
         rows["cy"].append(gy.ravel())

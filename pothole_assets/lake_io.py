@@ -41,8 +41,11 @@ def ensure_sample_reference(lake: LakeResource) -> list[str]:
     """Write the sample road network, link attributes and bumps where they are missing."""
     missing = [
         key
-        for key in (reference.ROAD_SEGMENTS_KEY, reference.ROAD_LINKS_KEY,
-                    reference.SPEED_BUMPS_KEY)
+        for key in (
+            reference.ROAD_SEGMENTS_KEY,
+            reference.ROAD_LINKS_KEY,
+            reference.SPEED_BUMPS_KEY,
+        )
         if not lake.exists(key)
     ]
     if not missing:

@@ -37,9 +37,7 @@ def _change(value: object) -> str:
     return f" ({'+' if number >= 0 else ''}{number:,} vs 전일)"
 
 
-def render_html(
-    day: date, top: pd.DataFrame, figures: dict[str, object], with_map: bool
-) -> str:
+def render_html(day: date, top: pd.DataFrame, figures: dict[str, object], with_map: bool) -> str:
     """The HTML body: heading, key figures, the TOP 5 table and the map picture."""
     title = f"포트홀 보수 우선순위 리포트 ({day.isoformat()})"
     if top.empty:
@@ -84,7 +82,7 @@ def render_html(
         else ""
     )
     return (
-        "<html><body style=\"font-family:sans-serif\">"
+        '<html><body style="font-family:sans-serif">'
         f"<h2>{html.escape(title)}</h2>"
         f"<h3>주요 지표</h3><ul>{kpi_rows}</ul>"
         "<h3>보수 우선순위 TOP 5</h3>"
@@ -129,12 +127,22 @@ def render_map(segments: pd.DataFrame, top: pd.DataFrame, day: date) -> bytes:
             lon, lat = float(row["centroid_lon"]), float(row["centroid_lat"])
             ax.scatter([lon], [lat], s=160, color="#dc3545", zorder=3, edgecolors="white")
             ax.annotate(
-                str(int(row["priority_rank"])), (lon, lat), ha="center", va="center",
-                color="white", fontsize=8, fontweight="bold", zorder=4,
+                str(int(row["priority_rank"])),
+                (lon, lat),
+                ha="center",
+                va="center",
+                color="white",
+                fontsize=8,
+                fontweight="bold",
+                zorder=4,
             )
             ax.annotate(
-                str(row["s_id"]), (lon, lat), xytext=(8, 8), textcoords="offset points",
-                fontsize=7, color="#212529",
+                str(row["s_id"]),
+                (lon, lat),
+                xytext=(8, 8),
+                textcoords="offset points",
+                fontsize=7,
+                color="#212529",
             )
         ax.set_title(f"Repair priority TOP {len(top)} - {day.isoformat()}")
         ax.set_xlabel("longitude")

@@ -37,8 +37,20 @@ DEVICE_NOISE = {"OBD2": (0.3, 0.08), "DTG": (0.5, 0.12)}
 GPS_NOISE_M = 0.7
 
 RAW_COLUMNS = [
-    "timestamp", "trip_id", "vehicle_id", "accel_x", "accel_y", "accel_z",
-    "gyro_x", "gyro_y", "gyro_z", "velocity", "lon", "lat", "hdop", "satellites",
+    "timestamp",
+    "trip_id",
+    "vehicle_id",
+    "accel_x",
+    "accel_y",
+    "accel_z",
+    "gyro_x",
+    "gyro_y",
+    "gyro_z",
+    "velocity",
+    "lon",
+    "lat",
+    "hdop",
+    "satellites",
 ]
 RAW_ARROW_SCHEMA = pa.schema(
     [("timestamp", pa.int64()), ("trip_id", pa.string()), ("vehicle_id", pa.string())]
@@ -148,8 +160,15 @@ def build_network(links: int = 12, link_m: float = 1_250.0, seed: int = 863) -> 
         bumps=bumps,
         potholes=potholes,
         projection=proj,
-        xy={"ax": ax, "ay": ay, "bx": bx, "by": by, "bump_idx": bump_idx, "bump_frac": bump_frac,
-            "hole_idx": hole_idx},
+        xy={
+            "ax": ax,
+            "ay": ay,
+            "bx": bx,
+            "by": by,
+            "bump_idx": bump_idx,
+            "bump_frac": bump_frac,
+            "hole_idx": hole_idx,
+        },
     )
 
 
@@ -189,7 +208,7 @@ def generate_day(
         device = "OBD2" if rng.random() < 0.6 else "DTG"
         acc_noise, gyr_noise = DEVICE_NOISE[device]
         speed = np.clip(rng.uniform(35, 80) + rng.normal(0, 3, m).cumsum() * 0.1, 20, 110)
-        speed[: POINTS_PER_SEGMENT] = rng.uniform(2, 6)  # pulling away: filtered out by speed
+        speed[:POINTS_PER_SEGMENT] = rng.uniform(2, 6)  # pulling away: filtered out by speed
         acc = rng.normal(0, acc_noise, (m, 3))
         acc[:, 2] += 9.81
         gyr = rng.normal(0, gyr_noise, (m, 3))
@@ -242,9 +261,17 @@ def generate_day(
                 "timestamp": start_ms + np.arange(m, dtype=np.int64) * SAMPLING_MS,
                 "trip_id": np.repeat(trip_id, m),
                 "vehicle_id": np.repeat(vehicle, m),
-                "accel_x": acc[:, 0], "accel_y": acc[:, 1], "accel_z": acc[:, 2],
-                "gyro_x": gyr[:, 0], "gyro_y": gyr[:, 1], "gyro_z": gyr[:, 2],
-                "velocity": speed, "lon": lon, "lat": lat, "hdop": hdop, "satellites": sats,
+                "accel_x": acc[:, 0],
+                "accel_y": acc[:, 1],
+                "accel_z": acc[:, 2],
+                "gyro_x": gyr[:, 0],
+                "gyro_y": gyr[:, 1],
+                "gyro_z": gyr[:, 2],
+                "velocity": speed,
+                "lon": lon,
+                "lat": lat,
+                "hdop": hdop,
+                "satellites": sats,
             }
         )
         total += m

@@ -12,6 +12,7 @@ _ACTIVE_OR_DONE = [
     dg.DagsterRunStatus.SUCCESS,
 ]
 
+
 def build_pothole_daily_schedule(
     job_name: str, default_status: dg.DefaultScheduleStatus
 ) -> dg.ScheduleDefinition:

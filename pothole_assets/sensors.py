@@ -105,8 +105,12 @@ def success_message(run: dg.DagsterRun, start: float | None, end: float | None) 
     """The original's success announcement: pipeline, batch date(s) and duration."""
     tags = run.tags
     day = tags.get("dagster/partition") or "..".join(
-        t for t in (tags.get("dagster/asset_partition_range_start"),
-                    tags.get("dagster/asset_partition_range_end")) if t
+        t
+        for t in (
+            tags.get("dagster/asset_partition_range_start"),
+            tags.get("dagster/asset_partition_range_end"),
+        )
+        if t
     )
     duration = "-"
     if start is not None and end is not None:

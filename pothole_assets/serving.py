@@ -135,8 +135,13 @@ def day_over_day(conn: sa.Connection, day: date) -> dict[str, object]:
         {"d": day},
     ).first()
     if prev is None or not prev[1]:
-        return {"rows": int(today), "previous_date": None, "previous_rows": 0, "change": None,
-                "within_limit": True}
+        return {
+            "rows": int(today),
+            "previous_date": None,
+            "previous_rows": 0,
+            "change": None,
+            "within_limit": True,
+        }
     change = abs(today - prev[1]) / prev[1]
     return {
         "rows": int(today),
@@ -198,8 +203,7 @@ def top_priorities(conn: sa.Connection, day: date, limit: int = 5) -> pd.DataFra
     """The repair priorities of `day`, best first (ties by s_id)."""
     result = conn.execute(
         sa.text(
-            f"SELECT * FROM {REPAIR_PRIORITY} WHERE date = :d "
-            "ORDER BY priority_rank, s_id LIMIT :n"
+            f"SELECT * FROM {REPAIR_PRIORITY} WHERE date = :d ORDER BY priority_rank, s_id LIMIT :n"
         ),
         {"d": day, "n": limit},
     )
@@ -217,8 +221,13 @@ def daily_kpi(conn: sa.Connection, day: date) -> dict[str, object]:
         {"d": day},
     ).fetchall()
     if not rows or rows[0][0] != day:
-        return {"impacts": 0, "active_segments": 0, "readings": 0, "impacts_change": None,
-                "active_change": None}
+        return {
+            "impacts": 0,
+            "active_segments": 0,
+            "readings": 0,
+            "impacts_change": None,
+            "active_change": None,
+        }
     cur = rows[0]
     prev = rows[1] if len(rows) > 1 else None
     return {

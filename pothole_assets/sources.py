@@ -109,9 +109,7 @@ def gateway_error(text: str) -> str | None:
     if header is None:
         return f"unexpected XML response <{root.tag}>"
     code = (header.findtext("returnReasonCode") or "").strip()
-    names = [
-        (header.findtext(tag) or "").strip() for tag in ("errMsg", "returnAuthMsg")
-    ]
+    names = [(header.findtext(tag) or "").strip() for tag in ("errMsg", "returnAuthMsg")]
     name = GATEWAY_CODES.get(code, code)
     detail = " / ".join(n for n in names if n)
     return f"gateway error {code} {name}: {detail}" if detail else f"gateway error {code} {name}"
@@ -187,8 +185,9 @@ class ComplaintsResource(dg.ConfigurableResource):
             # The "Encoding" form of the key: already URL-encoded, so never encode it again.
             query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items())
             return http.get(f"{self.url}?serviceKey={key}&{query}", timeout=self.timeout_seconds)
-        return http.get(self.url, params={"serviceKey": key, **params},
-                        timeout=self.timeout_seconds)
+        return http.get(
+            self.url, params={"serviceKey": key, **params}, timeout=self.timeout_seconds
+        )
 
     def fetch(self, first: date, last: date) -> pd.DataFrame:
         """Every complaint filed in [first, last]."""

@@ -25,8 +25,16 @@ RAW_SCHEMA = T.StructType(
         *[
             T.StructField(name, T.DoubleType())
             for name in (
-                "accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z",
-                "velocity", "lon", "lat", "hdop",
+                "accel_x",
+                "accel_y",
+                "accel_z",
+                "gyro_x",
+                "gyro_y",
+                "gyro_z",
+                "velocity",
+                "lon",
+                "lat",
+                "hdop",
             )
         ],
         T.StructField("satellites", T.IntegerType()),
@@ -106,17 +114,31 @@ def reject_reason(day: date, ranges: ValidRanges = ValidRanges()) -> Column:
         nulls = cond if nulls is None else nulls | cond
     assert nulls is not None
     nan = F.lit(False)
-    for name in ("accel_x", "accel_y", "accel_z", "gyro_x", "gyro_y", "gyro_z", "velocity",
-                 "lon", "lat", "hdop"):
+    for name in (
+        "accel_x",
+        "accel_y",
+        "accel_z",
+        "gyro_x",
+        "gyro_y",
+        "gyro_z",
+        "velocity",
+        "lon",
+        "lat",
+        "hdop",
+    ):
         nan = nan | F.isnan(name)
     accel = F.greatest(*(F.abs(F.col(c)) for c in ("accel_x", "accel_y", "accel_z")))
     gyro = F.greatest(*(F.abs(F.col(c)) for c in ("gyro_x", "gyro_y", "gyro_z")))
     return (
         F.when(nulls | nan, "missing_value")
-        .when((F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms),
-              "timestamp_outside_day")
-        .when(~F.col("lon").between(*ranges.lon) | ~F.col("lat").between(*ranges.lat),
-              "position_out_of_range")
+        .when(
+            (F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms),
+            "timestamp_outside_day",
+        )
+        .when(
+            ~F.col("lon").between(*ranges.lon) | ~F.col("lat").between(*ranges.lat),
+            "position_out_of_range",
+        )
         .when(~F.col("velocity").between(*ranges.velocity), "velocity_out_of_range")
         .when(accel > ranges.accel_abs, "accel_out_of_range")
         .when(gyro > ranges.gyro_abs, "gyro_out_of_range")
@@ -182,14 +204,18 @@ def trip_stats(
     """
     valid = F.col("reject_reason").isNull()
     kept = valid & context_filter(params)
-    frame = flagged.groupBy("trip_id").agg(
-        F.avg(F.when(kept, F.col("accel_z"))).alias("mu_a"),
-        F.stddev_samp(F.when(kept, F.col("accel_z"))).alias("sd_a"),
-        F.avg(F.when(kept, F.col("gyro_y"))).alias("mu_g"),
-        F.stddev_samp(F.when(kept, F.col("gyro_y"))).alias("sd_g"),
-        F.count(F.when(valid, 1)).alias("valid"),
-        *[F.count(F.when(F.col("reject_reason") == r, 1)).alias(r) for r in REJECT_REASONS],
-    ).toPandas()
+    frame = (
+        flagged.groupBy("trip_id")
+        .agg(
+            F.avg(F.when(kept, F.col("accel_z"))).alias("mu_a"),
+            F.stddev_samp(F.when(kept, F.col("accel_z"))).alias("sd_a"),
+            F.avg(F.when(kept, F.col("gyro_y"))).alias("mu_g"),
+            F.stddev_samp(F.when(kept, F.col("gyro_y"))).alias("sd_g"),
+            F.count(F.when(valid, 1)).alias("valid"),
+            *[F.count(F.when(F.col("reject_reason") == r, 1)).alias(r) for r in REJECT_REASONS],
+        )
+        .toPandas()
+    )
     counts = {"valid": int(frame["valid"].sum())}
     counts.update({r: int(frame[r].sum()) for r in REJECT_REASONS if frame[r].sum()})
     return frame[["trip_id", "mu_a", "sd_a", "mu_g", "sd_g"]], counts
@@ -237,10 +263,12 @@ def stage1(
     joined = scored.join(F.broadcast(bumps), ["cy", "cx"], "left")
     near_bump = F.exists(
         "bumps",
-        lambda b: (F.abs(F.col("lat") - b["bump_lat"]) <= b["half_deg"])
-        & (
-            F.abs(F.col("lon") - b["bump_lon"]) * F.cos(F.radians(F.col("lat")))
-            <= b["half_deg"]
+        lambda b: (
+            (F.abs(F.col("lat") - b["bump_lat"]) <= b["half_deg"])
+            & (
+                F.abs(F.col("lon") - b["bump_lon"]) * F.cos(F.radians(F.col("lat")))
+                <= b["half_deg"]
+            )
         ),
     )
     is_pothole = F.when(
@@ -270,8 +298,7 @@ def stage1_summary(output: DataFrame, threshold: float) -> dict[str, int]:
         F.sum("is_pothole").alias("potholes"),
     ).first()
     rows, suspects, potholes = (int(row[k] or 0) for k in ("rows", "suspects", "potholes"))
-    return {"rows": rows, "suspects": suspects, "vetoed": suspects - potholes,
-            "potholes": potholes}
+    return {"rows": rows, "suspects": suspects, "vetoed": suspects - potholes, "potholes": potholes}
 
 
 # -- Stage 2 -----------------------------------------------------------------------------------
@@ -298,8 +325,11 @@ def segments_frame(
     """Per metre-cell, the candidate segments (projected endpoints) within reach."""
     cells = segment_cells(segments, proj, max_m, cell_m)
     schema = T.StructType(
-        [T.StructField("cx", T.LongType()), T.StructField("cy", T.LongType()),
-         T.StructField("s_id", T.StringType())]
+        [
+            T.StructField("cx", T.LongType()),
+            T.StructField("cy", T.LongType()),
+            T.StructField("s_id", T.StringType()),
+        ]
         + [T.StructField(c, T.DoubleType()) for c in ("ax", "ay", "bx", "by")]
     )
     frame = spark.createDataFrame(
@@ -329,12 +359,14 @@ def stage2(
     cells = segments_frame(spark, segs, proj, max_distance_m, cell_m)
     px = (F.col("lon") - F.lit(proj.lon0)) * F.lit(proj.kx)
     py = (F.col("lat") - F.lit(proj.lat0)) * F.lit(proj.ky)
-    located = points.select(
-        "is_pothole",
-        px.alias("px"),
-        py.alias("py"),
-    ).withColumn("cx", F.floor(F.col("px") / cell_m)).withColumn(
-        "cy", F.floor(F.col("py") / cell_m)
+    located = (
+        points.select(
+            "is_pothole",
+            px.alias("px"),
+            py.alias("py"),
+        )
+        .withColumn("cx", F.floor(F.col("px") / cell_m))
+        .withColumn("cy", F.floor(F.col("py") / cell_m))
     )
     joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
 

@@ -19,9 +19,7 @@ def test_spark_step_is_in_the_cluster_pool_and_the_daily_job_carries_the_cluster
 @pytest.mark.parametrize("path", ["dagster.yaml", "deploy/dagster.yaml"])
 def test_instances_allow_one_cluster_holder_at_a_time(path: str) -> None:
     concurrency = yaml.safe_load((ROOT / path).read_text())["concurrency"]
-    limits = {
-        item["key"]: item["limit"] for item in concurrency["runs"]["tag_concurrency_limits"]
-    }
+    limits = {item["key"]: item["limit"] for item in concurrency["runs"]["tag_concurrency_limits"]}
     assert limits["platform/cluster"] == 1
     pools = concurrency["pools"]
     assert pools.get("default_limit") == 1 or pools.get(assets.SPARK_POOL) == 1

@@ -34,7 +34,8 @@ def test_loader_keeps_good_rows_and_sets_bad_ones_aside(
     )
     local_lake.write_parquet(lk.day_prefix(lk.STAGE2_PREFIX, DAY) + "part-00000.parquet", frame)
     result = dg.materialize(
-        [pothole_segments], partition_key=DAY.isoformat(),
+        [pothole_segments],
+        partition_key=DAY.isoformat(),
         resources={"lake": local_lake, "warehouse": warehouse},
     )
     assert result.success
@@ -49,9 +50,9 @@ def test_loader_keeps_good_rows_and_sets_bad_ones_aside(
     rejected = local_lake.read_parquet(lk.day_prefix(lk.SEGMENTS_REJECTED_PREFIX, DAY))
     assert sorted(rejected["reason"]) == ["empty_s_id", "impact_exceeds_total"]
     # April's partition was created on demand (the original only had February 2026)
-    assert warehouse.read_frame(
-        "SELECT to_regclass('pothole_segments_2026_04') IS NOT NULL AS ok"
-    )["ok"][0]
+    assert warehouse.read_frame("SELECT to_regclass('pothole_segments_2026_04') IS NOT NULL AS ok")[
+        "ok"
+    ][0]
 
 
 def test_day_over_day_change_above_half_fails_its_check(
@@ -61,7 +62,8 @@ def test_day_over_day_change_above_half_fails_its_check(
         frame = _stage2([(f"L1_{i:04d}", 0, 5, 127.6, 34.7) for i in range(n)]).assign(date=day)
         local_lake.write_parquet(lk.day_prefix(lk.STAGE2_PREFIX, day) + "p.parquet", frame)
         result = dg.materialize(
-            [pothole_segments], partition_key=day.isoformat(),
+            [pothole_segments],
+            partition_key=day.isoformat(),
             resources={"lake": local_lake, "warehouse": warehouse},
         )
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -99,9 +101,18 @@ def test_report_without_rows_says_so() -> None:
 
 def test_report_rows_fall_back_to_dash_without_address() -> None:
     top = pd.DataFrame(
-        [{"priority_rank": 1, "s_id": "L1_0000", "road_name": None, "district": None,
-          "centroid_lat": 34.700049, "centroid_lon": 127.6, "priority_score": 82.0,
-          "complaint_count": 1}]
+        [
+            {
+                "priority_rank": 1,
+                "s_id": "L1_0000",
+                "road_name": None,
+                "district": None,
+                "centroid_lat": 34.700049,
+                "centroid_lon": 127.6,
+                "priority_score": 82.0,
+                "complaint_count": 1,
+            }
+        ]
     )
     html = report.render_html(DAY, top, {"impacts": 12, "impacts_change": -3}, with_map=True)
     assert "- (34.7000, 127.6000)" in html and "82.0" in html and "1건" in html
@@ -112,10 +123,22 @@ def test_distances_are_metres_to_the_line_not_degrees_to_midpoints() -> None:
     # two segments 0.001° apart east-west vs north-south: at 35°N the east one is 18% closer
     segments = pd.DataFrame(
         [
-            {"s_id": "east", "link_id": "e", "start_lon": 127.001, "start_lat": 34.9995,
-             "end_lon": 127.001, "end_lat": 35.0005},
-            {"s_id": "north", "link_id": "n", "start_lon": 126.9995, "start_lat": 35.00095,
-             "end_lon": 127.0005, "end_lat": 35.00095},
+            {
+                "s_id": "east",
+                "link_id": "e",
+                "start_lon": 127.001,
+                "start_lat": 34.9995,
+                "end_lon": 127.001,
+                "end_lat": 35.0005,
+            },
+            {
+                "s_id": "north",
+                "link_id": "n",
+                "start_lon": 126.9995,
+                "start_lat": 35.00095,
+                "end_lon": 127.0005,
+                "end_lat": 35.00095,
+            },
         ]
     )
     ids, dist = geo.nearest_segments(segments, np.array([127.0]), np.array([35.0]))

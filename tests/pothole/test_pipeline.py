@@ -166,7 +166,8 @@ def test_backfill_of_two_days_across_a_month_reports_each_day(
     # one email per day, each showing its own day's priorities
     subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp_server.messages]
     assert subjects == [
-        "[포트홀 탐지] 일일 리포트 - 2026-02-28", "[포트홀 탐지] 일일 리포트 - 2026-03-01"
+        "[포트홀 탐지] 일일 리포트 - 2026-02-28",
+        "[포트홀 탐지] 일일 리포트 - 2026-03-01",
     ]
     for message, day in zip(smtp_server.messages, ("2026-02-28", "2026-03-01"), strict=True):
         top = warehouse.read_frame(
@@ -220,7 +221,10 @@ def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
     assert any("cluster: running" in m for m in logs)
     assert any("cluster: stopped" in m for m in logs)
-    states = {i["State"]["Name"] for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]
-              for i in r["Instances"]}
+    states = {
+        i["State"]["Name"]
+        for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]
+        for i in r["Instances"]
+    }
     assert states == {"stopped"}
     assert not result.get_asset_materialization_events()

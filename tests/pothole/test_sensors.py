@@ -75,7 +75,8 @@ def test_marker_on_the_open_day_does_not_break_the_tick(local_lake: LakeResource
         _put(local_lake, day, "_SUCCESS", 30, now)
     with dg.instance_for_test() as instance:
         context = dg.build_sensor_context(
-            instance=instance, resources={"lake": local_lake},
+            instance=instance,
+            resources={"lake": local_lake},
             repository_def=defs.get_repository_def(),
         )
         data = sensor.evaluate_tick(context)  # resolves the partition of every request
@@ -138,12 +139,17 @@ def test_success_message_names_job_date_and_duration() -> None:
     run = dg.DagsterRun(job_name="pothole_daily_job", tags={"dagster/partition": "2026-02-10"})
     text = success_message(run, 1000.0, 1000.0 + 754)
     assert text.splitlines() == [
-        "🟢 파이프라인 성공", "Job: pothole_daily_job", "Date: 2026-02-10", "Duration: 0:12:34"
+        "🟢 파이프라인 성공",
+        "Job: pothole_daily_job",
+        "Date: 2026-02-10",
+        "Duration: 0:12:34",
     ]
     ranged = dg.DagsterRun(
         job_name="pothole_daily_job",
-        tags={"dagster/asset_partition_range_start": "2026-02-01",
-              "dagster/asset_partition_range_end": "2026-02-03"},
+        tags={
+            "dagster/asset_partition_range_start": "2026-02-01",
+            "dagster/asset_partition_range_end": "2026-02-03",
+        },
     )
     assert "Date: 2026-02-01..2026-02-03" in success_message(ranged, None, None)
 
@@ -160,9 +166,7 @@ def test_observing_raw_input_records_a_version_per_arrived_day(local_lake: LakeR
     with dg.instance_for_test() as instance:
         result = observe([raw_sensor_data], instance=instance, resources={"lake": local_lake})
         assert result.success
-        (event,) = [
-            e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"
-        ]
+        (event,) = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
         observation = event.event_specific_data.asset_observation
         assert observation.partition == yesterday
         assert observation.tags["dagster/data_version"].startswith("1:11:")

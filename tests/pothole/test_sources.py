@@ -22,8 +22,10 @@ ROAD = {
 }
 LOT_ONLY = {
     "documents": [
-        {"road_address": None,
-         "address": {"region_3depth_name": "율촌면", "region_2depth_name": "여수시"}}
+        {
+            "road_address": None,
+            "address": {"region_3depth_name": "율촌면", "region_2depth_name": "여수시"},
+        }
     ]
 }
 GATEWAY_QUOTA = (
@@ -40,7 +42,8 @@ def _kakao(httpserver: HTTPServer) -> KakaoResource:
 def test_kakao_road_address_then_lot_address_fallback(httpserver: HTTPServer) -> None:
     path = "/v2/local/geo/coord2address.json"
     httpserver.expect_ordered_request(
-        path, query_string={"x": "127.600000", "y": "34.700000"},
+        path,
+        query_string={"x": "127.600000", "y": "34.700000"},
         headers={"Authorization": "KakaoAK test-key"},
     ).respond_with_json(ROAD)
     httpserver.expect_ordered_request(path).respond_with_json(LOT_ONLY)
@@ -64,9 +67,14 @@ def _seed_segments(warehouse: WarehouseResource) -> None:
     with warehouse.begin() as conn:
         serving.ensure_month_partitions(conn, [dt.date(2026, 2, 10)])
     frame = pd.DataFrame(
-        {"s_id": ["L1_0000", "L1_0001"], "date": [dt.date(2026, 2, 10)] * 2,
-         "centroid_lon": [127.6, 127.61], "centroid_lat": [34.7, 34.71],
-         "impact_count": [3, 0], "total_count": [20, 20]}
+        {
+            "s_id": ["L1_0000", "L1_0001"],
+            "date": [dt.date(2026, 2, 10)] * 2,
+            "centroid_lon": [127.6, 127.61],
+            "centroid_lat": [34.7, 34.71],
+            "impact_count": [3, 0],
+            "total_count": [20, 20],
+        }
     )
     warehouse.copy_frame(frame, "pothole_segments")
 
@@ -77,17 +85,20 @@ def test_segment_address_geocodes_only_new_segments(
     _seed_segments(warehouse)
     warehouse.upsert(
         pd.DataFrame({"s_id": ["L1_0001"], "road_name": ["기존로"], "district": ["순천시"]}),
-        "segment_address", ["s_id"],
+        "segment_address",
+        ["s_id"],
     )
     httpserver.expect_oneshot_request("/v2/local/geo/coord2address.json").respond_with_json(ROAD)
     result = dg.materialize(
-        [segment_address], partition_key="2026-02-10",
+        [segment_address],
+        partition_key="2026-02-10",
         resources={"warehouse": warehouse, "kakao": _kakao(httpserver)},
     )
     assert result.success
     rows = warehouse.read_frame("SELECT s_id, road_name, district FROM segment_address ORDER BY 1")
     assert rows.values.tolist() == [
-        ["L1_0000", "여수산단로", "여수시"], ["L1_0001", "기존로", "순천시"]
+        ["L1_0000", "여수산단로", "여수시"],
+        ["L1_0001", "기존로", "순천시"],
     ]
     httpserver.check_assertions()
 
@@ -95,7 +106,8 @@ def test_segment_address_geocodes_only_new_segments(
 def test_segment_address_is_skipped_cleanly_without_a_key(warehouse: WarehouseResource) -> None:
     _seed_segments(warehouse)
     result = dg.materialize(
-        [segment_address], partition_key="2026-02-10",
+        [segment_address],
+        partition_key="2026-02-10",
         resources={"warehouse": warehouse, "kakao": KakaoResource()},
     )
     assert result.success
@@ -106,8 +118,9 @@ def test_segment_address_is_skipped_cleanly_without_a_key(warehouse: WarehouseRe
 
 def _page(items: list[dict], total: int, wrapped: bool = True) -> dict:
     body = {"items": {"item": items} if wrapped else items, "totalCount": total}
-    return {"response": {"header": {"resultCode": "00", "resultMsg": "NORMAL SERVICE"},
-                         "body": body}}
+    return {
+        "response": {"header": {"resultCode": "00", "resultMsg": "NORMAL SERVICE"}, "body": body}
+    }
 
 
 def test_complaints_page_through_15_day_chunks(httpserver: HTTPServer) -> None:
@@ -115,22 +128,34 @@ def test_complaints_page_through_15_day_chunks(httpserver: HTTPServer) -> None:
     item = {"create_dt": "2026-01-03 10:00:00", "event_lat": "34.70", "event_lon": "127.60"}
     # chunk 1 (Jan 1-15): two pages of 2 rows; chunk 2 (Jan 16-20): no data; shapes vary
     httpserver.expect_ordered_request(
-        path, query_string={"serviceKey": "plain-key", "dateFrom": "20260101",
-                            "dateTo": "20260115", "pageNo": "1", "numOfRows": "2",
-                            "type": "json"}
+        path,
+        query_string={
+            "serviceKey": "plain-key",
+            "dateFrom": "20260101",
+            "dateTo": "20260115",
+            "pageNo": "1",
+            "numOfRows": "2",
+            "type": "json",
+        },
     ).respond_with_json(_page([item, {**item, "event_lat": "34.71"}], 3))
     httpserver.expect_ordered_request(path).respond_with_json(
-        {"header": {"resultCode": "00"},
-         "body": {"items": [{"item": {**item, "create_dt": "20260105"}}], "totalCount": 3}}
+        {
+            "header": {"resultCode": "00"},
+            "body": {"items": [{"item": {**item, "create_dt": "20260105"}}], "totalCount": 3},
+        }
     )
     httpserver.expect_ordered_request(
-        path, query_string={"serviceKey": "plain-key", "dateFrom": "20260116",
-                            "dateTo": "20260120", "pageNo": "1", "numOfRows": "2",
-                            "type": "json"}
+        path,
+        query_string={
+            "serviceKey": "plain-key",
+            "dateFrom": "20260116",
+            "dateTo": "20260120",
+            "pageNo": "1",
+            "numOfRows": "2",
+            "type": "json",
+        },
     ).respond_with_json({"response": {"header": {"resultCode": "03", "resultMsg": "NO_DATA"}}})
-    source = ComplaintsResource(
-        service_key="plain-key", url=httpserver.url_for(path), page_size=2
-    )
+    source = ComplaintsResource(service_key="plain-key", url=httpserver.url_for(path), page_size=2)
     frame = source.fetch(dt.date(2026, 1, 1), dt.date(2026, 1, 20))
     httpserver.check_assertions()
     assert len(frame) == 3
@@ -154,7 +179,7 @@ def test_encoded_service_key_is_not_encoded_twice(httpserver: HTTPServer) -> Non
     httpserver.expect_request("/c").respond_with_json(_page([], 0))
     source = ComplaintsResource(service_key="abc%2Bdef%3D%3D", url=httpserver.url_for("/c"))
     source.fetch(dt.date(2026, 1, 1), dt.date(2026, 1, 1))
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     assert "serviceKey=abc%2Bdef%3D%3D&" in request.url
 
 
@@ -166,8 +191,16 @@ def test_complaints_are_stored_once_with_the_nearest_segment_within_500_m(
     from pothole_assets.sources import PotholeResource
 
     segments = pd.DataFrame(
-        [{"s_id": "L1_0000", "link_id": "L1", "start_lon": 127.6, "start_lat": 34.7,
-          "end_lon": 127.6005, "end_lat": 34.7}]
+        [
+            {
+                "s_id": "L1_0000",
+                "link_id": "L1",
+                "start_lon": 127.6,
+                "start_lat": 34.7,
+                "end_lon": 127.6005,
+                "end_lat": 34.7,
+            }
+        ]
     )
     local_lake.put_bytes(reference.ROAD_SEGMENTS_KEY, segments.to_csv(index=False).encode())
     near = {"create_dt": "2026-01-03 10:00:00", "event_lat": "34.7009", "event_lon": "127.6002"}
@@ -179,8 +212,11 @@ def test_complaints_are_stored_once_with_the_nearest_segment_within_500_m(
         "complaints": ComplaintsResource(service_key="k", url=httpserver.url_for("/c")),
         "pothole": PotholeResource(),
     }
-    config = {"ops": {"pothole_complaints": {"config": {
-        "date_from": "2026-01-01", "date_to": "2026-01-05"}}}}
+    config = {
+        "ops": {
+            "pothole_complaints": {"config": {"date_from": "2026-01-01", "date_to": "2026-01-05"}}
+        }
+    }
     for _ in range(2):  # a second run leaves the same single row
         result = dg.materialize([pothole_complaints], resources=resources, run_config=config)
         assert result.success

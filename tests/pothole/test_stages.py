@@ -18,10 +18,20 @@ KX = M_PER_DEG * np.cos(np.radians(LAT0))
 
 def _row(trip: str, i: int, accel_z: float = 9.81, gyro_y: float = 0.0, **kw: float) -> dict:
     row = {
-        "timestamp": T0 + i * 100, "trip_id": trip, "vehicle_id": "v001",
-        "accel_x": 0.0, "accel_y": 0.0, "accel_z": accel_z,
-        "gyro_x": 0.0, "gyro_y": gyro_y, "gyro_z": 0.0,
-        "velocity": 40.0, "lon": LON0 + i * 1e-4, "lat": LAT0, "hdop": 1.0, "satellites": 8,
+        "timestamp": T0 + i * 100,
+        "trip_id": trip,
+        "vehicle_id": "v001",
+        "accel_x": 0.0,
+        "accel_y": 0.0,
+        "accel_z": accel_z,
+        "gyro_x": 0.0,
+        "gyro_y": gyro_y,
+        "gyro_z": 0.0,
+        "velocity": 40.0,
+        "lon": LON0 + i * 1e-4,
+        "lat": LAT0,
+        "hdop": 1.0,
+        "satellites": 8,
     }
     row.update(kw)
     return row
@@ -42,7 +52,9 @@ def test_impact_score_matches_the_formula_and_filters(spark_session: SparkSessio
     gyro = [0.0] * 19 + [1.0]
     rows = [_row("A", i, accel[i], gyro[i]) for i in range(20)]
     rows += [  # each fails one context rule
-        _row("A", 30, velocity=5.0), _row("A", 31, hdop=5.01), _row("A", 32, satellites=3)
+        _row("A", 30, velocity=5.0),
+        _row("A", 31, hdop=5.01),
+        _row("A", 32, satellites=3),
     ]
     rows += [_row("B", 50 + i) for i in range(5)]  # constant signals: std 0 -> score 0
     out = st.stage1(_frame(spark_session, rows), _bumps(spark_session, [])).toPandas()
@@ -99,8 +111,11 @@ def test_rows_outside_valid_ranges_are_flagged_with_a_reason(spark_session: Spar
     flagged = st.flag_rows(_frame(spark_session, rows), DAY).toPandas().sort_values("accel_x")
     reasons = flagged.sort_values("lon")["reject_reason"].tolist()
     assert sorted(r for r in reasons if r) == [
-        "accel_out_of_range", "gyro_out_of_range", "position_out_of_range",
-        "timestamp_outside_day", "velocity_out_of_range",
+        "accel_out_of_range",
+        "gyro_out_of_range",
+        "position_out_of_range",
+        "timestamp_outside_day",
+        "velocity_out_of_range",
     ]
     assert flagged["reject_reason"].isna().sum() == 1
 
@@ -120,8 +135,14 @@ def _lonlat(x: float, y: float) -> tuple[float, float]:
 def _segments() -> pd.DataFrame:
     def seg(s_id: str, a: tuple[float, float], b: tuple[float, float]) -> dict:
         (alon, alat), (blon, blat) = _lonlat(*a), _lonlat(*b)
-        return {"s_id": s_id, "link_id": s_id[:3], "start_lon": alon, "start_lat": alat,
-                "end_lon": blon, "end_lat": blat}
+        return {
+            "s_id": s_id,
+            "link_id": s_id[:3],
+            "start_lon": alon,
+            "start_lat": alat,
+            "end_lon": blon,
+            "end_lat": blat,
+        }
 
     return pd.DataFrame(
         [
@@ -136,8 +157,9 @@ def _points(spark: SparkSession, xy: list[tuple[float, float, int]]):
     rows = []
     for i, (x, y, hole) in enumerate(xy):
         lon, lat = _lonlat(x, y)
-        rows.append({"timestamp": T0 + i, "lon": lon, "lat": lat, "impact_score": 0.0,
-                     "is_pothole": hole})
+        rows.append(
+            {"timestamp": T0 + i, "lon": lon, "lat": lat, "impact_score": 0.0, "is_pothole": hole}
+        )
     return spark.createDataFrame(pd.DataFrame(rows))
 
 
@@ -192,8 +214,10 @@ def test_one_pass_trip_statistics_give_the_same_scores(spark_session: SparkSessi
     assert reasons == {"valid": 22, "position_out_of_range": 1}
     valid = flagged.filter("reject_reason IS NULL")
     direct = st.stage1(valid, _bumps(spark_session, [])).toPandas().sort_values("timestamp")
-    one_pass = st.stage1(
-        valid, _bumps(spark_session, []), stats=st.stats_frame(spark_session, stats)
-    ).toPandas().sort_values("timestamp")
+    one_pass = (
+        st.stage1(valid, _bumps(spark_session, []), stats=st.stats_frame(spark_session, stats))
+        .toPandas()
+        .sort_values("timestamp")
+    )
     pd.testing.assert_frame_equal(direct.reset_index(drop=True), one_pass.reset_index(drop=True))
     assert one_pass["is_pothole"].sum() == 0 and len(one_pass) == 21
