@@ -18,15 +18,25 @@ WRITER = Path(__file__).with_name("erp_writer.py")
 Row = tuple[str, str, str, str, float]
 
 
+INSERT_SQL = (
+    "INSERT INTO production_records (production_date, lot_number, item_code, item_name, "
+    "good_quantity) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def add_rows(path: Path, rows: list[Row]) -> None:
+    """Append rows (date, lot, item, name, qty) to an existing file, as the ERP would."""
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(INSERT_SQL, rows)
+    conn.close()
+
+
 def make_db(path: Path, rows: list[Row], indexes: bool = True, wal: bool = False) -> Path:
     """A production database file with `rows` (date, lot, item, name, qty)."""
     conn = sqlite3.connect(path)
     conn.execute(SCHEMA_SQL)
-    conn.executemany(
-        "INSERT INTO production_records (production_date, lot_number, item_code, item_name, "
-        "good_quantity) VALUES (?, ?, ?, ?, ?)",
-        rows,
-    )
+    conn.executemany(INSERT_SQL, rows)
     if indexes:
         for ddl in REQUIRED_INDEXES.values():
             conn.execute(ddl)

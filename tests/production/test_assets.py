@@ -14,7 +14,7 @@ from production_assets.maintenance import missing_indexes
 from production_assets.sample_data import ensure_sample
 from production_assets.sources import ProductionDbResource
 from resources.warehouse import WarehouseResource
-from tests.production.conftest import make_db, rows_for, run_writer
+from tests.production.conftest import add_rows, make_db, rows_for, run_writer
 from tests.production.test_summaries import direct_sql
 
 
@@ -76,13 +76,9 @@ def test_monthly_totals_in_the_warehouse_match_the_sources(
 def test_live_rows_before_the_cutoff_that_no_archive_holds_fail_the_check(
     production_db: ProductionDbResource, warehouse: WarehouseResource, db_dir: Path
 ) -> None:
-    conn = sqlite3.connect(db_dir / "production_analysis.db")
-    conn.execute(
-        "INSERT INTO production_records (production_date, lot_number, item_code, item_name, "
-        "good_quantity) VALUES ('2025-12-30 오후 4:00:00', 'LTLATE', 'ITA', 'late', 5)"
+    add_rows(
+        db_dir / "production_analysis.db", [("2025-12-30 오후 4:00:00", "LTLATE", "ITA", "late", 5)]
     )
-    conn.commit()
-    conn.close()
     result = _materialize(
         [assets.production_monthly_totals],
         {"production_db": production_db, "warehouse": warehouse},

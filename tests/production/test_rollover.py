@@ -20,7 +20,7 @@ from production_assets.maintenance import integrity_check, missing_indexes
 from production_assets.rollover import RolloverError, rollover
 from production_assets.sources import ProductionDbResource
 from production_assets.summaries import monthly_totals
-from tests.production.conftest import count, make_db, rows_for
+from tests.production.conftest import add_rows, count, make_db, rows_for
 
 NEW_YEAR = dt.datetime(2027, 1, 3, 9, 0, tzinfo=KST)
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,14 +55,7 @@ def digests(folder: Path) -> dict[str, str]:
 @pytest.fixture
 def year_end(db_dir: Path) -> Path:
     """The fixture's files at the start of 2027: two January 2027 rows already in the live file."""
-    conn = sqlite3.connect(db_dir / "production_analysis.db")
-    conn.executemany(
-        "INSERT INTO production_records (production_date, lot_number, item_code, item_name, "
-        "good_quantity) VALUES (?, ?, ?, ?, ?)",
-        rows_for(["2027-01-02"], per_day=2),
-    )
-    conn.commit()
-    conn.close()
+    add_rows(db_dir / "production_analysis.db", rows_for(["2027-01-02"], per_day=2))
     return db_dir
 
 
@@ -207,14 +200,7 @@ HAND_MADE_ONLY = [
 @pytest.fixture
 def hand_made_archive(year_end: Path) -> Path:
     """An archive_2026.db made by hand with part of 2026: some rows as live, one changed since."""
-    conn = sqlite3.connect(year_end / "production_analysis.db")
-    conn.execute(
-        "INSERT INTO production_records (production_date, lot_number, item_code, item_name, "
-        "good_quantity) VALUES (?, ?, ?, ?, ?)",
-        NO_LOT_ROW,
-    )
-    conn.commit()
-    conn.close()
+    add_rows(year_end / "production_analysis.db", [NO_LOT_ROW])
     same_as_live = [*rows_for(["2026-01-01"]), NO_LOT_ROW]
     older_version = (*CHANGED_LIVE_ROW[:3], "item A (old name)", 999.0)
     make_db(year_end / "archive_2026.db", [*same_as_live, older_version, *HAND_MADE_ONLY])
