@@ -1,11 +1,10 @@
 """Assets of the pothole pipeline: raw input → Spark stages → PostgreSQL → views → email."""
 
 import io
-import json
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,6 +59,25 @@ def _md_table(frame: pd.DataFrame) -> dg.MetadataValue:
     sep = "| " + " | ".join("---" for _ in frame.columns) + " |"
     body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return dg.MetadataValue.md("\n".join([header, sep, *body]))
+
+
+def _day_metadata(
+    context: dg.AssetExecutionContext, asset: str, per_day: Mapping[date, Mapping[str, Any]]
+) -> None:
+    """Attach each day's own figures to that day's materialization.
+
+    A run over a range records one materialization per day, and metadata given to the
+    `MaterializeResult` is copied onto every one of them; `add_asset_metadata(partition_key=…)`
+    adds to (and overrides) it for one day. Call it before the `MaterializeResult` is returned.
+    """
+    for day, metadata in per_day.items():
+        context.add_asset_metadata(dict(metadata), asset_key=asset, partition_key=day.isoformat())
+
+
+def _run_metadata(days: list[date], start: float) -> dict[str, Any]:
+    """What every day of a run shares: the run's days and its elapsed time."""
+    span = days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    return {"run_days": span, "elapsed_s": _elapsed(start)}
 
 
 # -- raw input (external) -------------------------------------------------------------------------
@@ -423,6 +441,7 @@ def pothole_spark_stages(
     """Stage 1 and Stage 2 in one cluster session, which is stopped whatever happens."""
     from pothole_assets import spark_stages as st
 
+    run_start = time.monotonic()
     days = partition_days(context)
     params = st.Stage1Params()
     stage1_meta: list[dict] = []
@@ -506,6 +525,7 @@ def pothole_spark_stages(
                         "raw_files": len(raw_files),
                         "input_rows": valid + rejected,
                         "rejected_rows": rejected,
+                        "rejected_by_reason": dict(reasons),
                         "context_filtered": valid - summary["rows"],
                         **summary,
                         "bytes": written,
@@ -546,7 +566,8 @@ def pothole_spark_stages(
         "spark_master": spark.master,
         "cluster_nodes": len(nodes),
         "spark_startup_s": startup_s,
-        "days": len(days),
+        # the run's elapsed time; each day's own replaces it in that day's metadata
+        **_run_metadata(days, run_start),
     }
     total_in = sum(m["input_rows"] for m in stage1_meta)
     total_rejected = sum(m["rejected_rows"] for m in stage1_meta)
@@ -575,24 +596,31 @@ def pothole_spark_stages(
                 },
             )
         )
-    yield dg.MaterializeResult(
-        asset_key=STAGE1,
-        metadata={
-            "dagster/row_count": sum(m["rows"] for m in stage1_meta),
-            "input_rows": total_in,
-            "rejected_rows": total_rejected,
-            "rejected_by_reason": dict(rejected_by_reason),
-            "context_filtered": sum(m["context_filtered"] for m in stage1_meta),
-            "suspects": sum(m["suspects"] for m in stage1_meta),
-            "vetoed_by_speed_bump": sum(m["vetoed"] for m in stage1_meta),
-            "potholes": sum(m["potholes"] for m in stage1_meta),
-            "sample_rows_generated": sum(m["sample_rows_generated"] for m in stage1_meta),
-            "per_day": dg.MetadataValue.json(stage1_meta),
-            "location": dg.MetadataValue.path(lake.uri(lk.day_prefix(lk.STAGE1_PREFIX, days[-1]))),
-            **common,
+    _day_metadata(
+        context,
+        STAGE1,
+        {
+            date.fromisoformat(m["day"]): {
+                "dagster/row_count": m["rows"],
+                "input_rows": m["input_rows"],
+                "rejected_rows": m["rejected_rows"],
+                "rejected_by_reason": m["rejected_by_reason"],
+                "context_filtered": m["context_filtered"],
+                "suspects": m["suspects"],
+                "vetoed_by_speed_bump": m["vetoed"],
+                "potholes": m["potholes"],
+                "raw_files": m["raw_files"],
+                "bytes": m["bytes"],
+                "sample_rows_generated": m["sample_rows_generated"],
+                "elapsed_s": m["elapsed_s"],
+                "location": dg.MetadataValue.path(
+                    lake.uri(lk.day_prefix(lk.STAGE1_PREFIX, m["day"]))
+                ),
+            }
+            for m in stage1_meta
         },
-        check_results=check_results,
     )
+    yield dg.MaterializeResult(asset_key=STAGE1, metadata=common, check_results=check_results)
     points = sum(m["points"] for m in stage2_meta)
     dropped = sum(m["dropped_points"] for m in stage2_meta)
     share = dropped / points if points else 0.0
@@ -611,18 +639,28 @@ def pothole_spark_stages(
                 },
             )
         )
+    _day_metadata(
+        context,
+        STAGE2,
+        {
+            date.fromisoformat(m["day"]): {
+                "dagster/row_count": m["segments"],
+                "points": m["points"],
+                "dropped_points": m["dropped_points"],
+                "dropped_potholes": m["dropped_potholes"],
+                "dropped_share": m["dropped_share"],
+                "segments_with_impacts": m["segments_with_impacts"],
+                "elapsed_s": m["elapsed_s"],
+                "location": dg.MetadataValue.path(
+                    lake.uri(lk.day_prefix(lk.STAGE2_PREFIX, m["day"]))
+                ),
+            }
+            for m in stage2_meta
+        },
+    )
     yield dg.MaterializeResult(
         asset_key=STAGE2,
-        metadata={
-            "dagster/row_count": sum(m["segments"] for m in stage2_meta),
-            "points": points,
-            "dropped_points": dropped,
-            "dropped_share": round(share, 5),
-            "max_distance_m": config.max_segment_distance_m,
-            "segments_with_impacts": sum(m["segments_with_impacts"] for m in stage2_meta),
-            "per_day": dg.MetadataValue.json(stage2_meta),
-            **common,
-        },
+        metadata={**common, "max_distance_m": config.max_segment_distance_m},
         check_results=check_results,
     )
 
@@ -674,7 +712,7 @@ def pothole_segments(
     warehouse.create_tables(schema.metadata)
     with warehouse.begin() as conn:
         created = serving.ensure_month_partitions(conn, days)
-    loaded = warehouse.replace_partition(
+    warehouse.replace_partition(
         rows, schema.pothole_segments, "date", days[0], days[-1] + timedelta(days=1)
     )
     with warehouse.begin() as conn:
@@ -689,17 +727,25 @@ def pothole_segments(
     reasons = refused["reason"].value_counts().to_dict() if len(refused) else {}
     impact_refused = int(reasons.get("impact_exceeds_total", 0))
     empty_refused = int(reasons.get("empty_s_id", 0))
+    per_day = {}
+    for day, change in zip(days, changes, strict=True):
+        day_rows = rows[rows["date"] == day]
+        day_refused = refused[refused["date"] == day]
+        per_day[day] = {
+            "dagster/row_count": len(day_rows),
+            "rejected_rows": len(day_refused),
+            "rejected_by_reason": {
+                str(k): int(v) for k, v in day_refused["reason"].value_counts().items()
+            },
+            "impact_total": int(day_rows["impact_count"].sum()),
+            "readings_total": int(day_rows["total_count"].sum()),
+            "previous_date": change["previous_date"] or "-",
+            "previous_rows": change["previous_rows"],
+            "day_over_day_change": change["change"],
+        }
+    _day_metadata(context, SEGMENTS, per_day)
     return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": loaded,
-            "rejected_rows": len(refused),
-            "rejected_by_reason": {str(k): int(v) for k, v in reasons.items()},
-            "impact_total": int(rows["impact_count"].sum()),
-            "readings_total": int(rows["total_count"].sum()),
-            "partitions_created": created,
-            "days": [d.isoformat() for d in days],
-            "elapsed_s": _elapsed(start),
-        },
+        metadata={"partitions_created": created, **_run_metadata(days, start)},
         check_results=[
             dg.AssetCheckResult(
                 check_name=checks.IMPACT_NOT_ABOVE_TOTAL,
@@ -750,13 +796,26 @@ def segment_address(
         missing = serving.segments_missing_address(conn, days[0], days[-1])
     if kakao.mode == "off":
         context.log.info("segment_address: no Kakao API key; reverse geocoding skipped")
+        with warehouse.begin() as conn:
+            coverage_by_day = serving.address_coverage_by_day(conn, days[0], days[-1])
+        _day_metadata(
+            context,
+            ADDRESS,
+            {
+                day: {
+                    "dagster/row_count": 0,
+                    "segments": coverage_by_day.get(day, (0, 0))[0],
+                    "segments_without_address": coverage_by_day.get(day, (0, 0))[1],
+                }
+                for day in days
+            },
+        )
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": 0,
                 "skipped": True,
                 "reason": "no KAKAO_API_KEY",
-                "segments_without_address": len(missing),
                 "source": "off",
+                **_run_metadata(days, start),
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -766,7 +825,8 @@ def segment_address(
                 )
             ],
         )
-    found, not_found = [], 0
+    found: list[dict[str, Any]] = []
+    not_found: Counter[date] = Counter()
     http = requests.Session()
     for row in missing.itertuples(index=False):
         try:
@@ -774,7 +834,7 @@ def segment_address(
         except SourceError as exc:
             raise dg.Failure(f"{ADDRESS} {days[0]}..{days[-1]}: {exc}") from exc
         if answer is None:
-            not_found += 1
+            not_found[row.first_date] += 1
             continue
         found.append(
             {
@@ -787,10 +847,10 @@ def segment_address(
                 "updated_at": datetime.now(KST),
             }
         )
-    written = (
-        warehouse.upsert(pd.DataFrame(found), schema.segment_address, ["s_id"]) if found else 0
-    )
+    if found:
+        warehouse.upsert(pd.DataFrame(found), schema.segment_address, ["s_id"])
     with warehouse.begin() as conn:
+        coverage_by_day = serving.address_coverage_by_day(conn, days[0], days[-1])
         still = len(serving.segments_missing_address(conn, days[0], days[-1]))
         total = conn.execute(
             sa.text(
@@ -798,16 +858,25 @@ def segment_address(
             ),
             {"a": days[0], "b": days[-1]},
         ).scalar_one()
+    # a new segment counts on the first day of the run it appears on
+    first_date = dict(zip(missing["s_id"], missing["first_date"], strict=True))
+    written = Counter(first_date[f["s_id"]] for f in found)
+    looked_up = Counter(missing["first_date"])
+    per_day = {}
+    for day in days:
+        segments, without = coverage_by_day.get(day, (0, 0))
+        per_day[day] = {
+            "dagster/row_count": written[day],
+            "looked_up": looked_up[day],
+            "not_found": not_found[day],
+            "segments": segments,
+            "segments_without_address": without,
+            "coverage": round(1 - without / segments, 4) if segments else 1.0,
+        }
+    _day_metadata(context, ADDRESS, per_day)
     coverage = 1 - still / total if total else 1.0
     return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": written,
-            "elapsed_s": _elapsed(start),
-            "looked_up": len(missing),
-            "not_found": not_found,
-            "source": kakao.mode,
-            "coverage": round(coverage, 4),
-        },
+        metadata={"source": kakao.mode, **_run_metadata(days, start)},
         check_results=[
             dg.AssetCheckResult(
                 check_name=checks.ADDRESS_COVERAGE,
@@ -822,7 +891,8 @@ def segment_address(
 # -- materialized views ---------------------------------------------------------------------------
 def _refresh(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, name: str, window_days: int
-) -> tuple[dict[str, Any], pd.DataFrame, bool, int]:
+) -> tuple[dict[str, Any], pd.DataFrame, int]:
+    """Create or refresh view `name`; its rows for the run's days (with their windows)."""
     days = partition_days(context)
     start = time.monotonic()
     warehouse.create_tables(schema.metadata)
@@ -838,13 +908,18 @@ def _refresh(
             {"a": first, "b": days[-1]},
         ).scalar_one()
     metadata: dict[str, Any] = {
-        "dagster/row_count": len(rows),
-        "dates": f"{first.isoformat()}..{days[-1].isoformat()}",
         "created": created,
         "refresh": "created" if created else "REFRESH CONCURRENTLY",
-        "elapsed_s": _elapsed(start),
+        **_run_metadata(days, start),
     }
-    return metadata, rows, created, int(expected)
+    return metadata, rows, int(expected)
+
+
+def _window(rows: pd.DataFrame, day: date, window_days: int) -> tuple[str, pd.DataFrame]:
+    """The dates a view shows for `day` ("first..day") and its rows of those dates."""
+    first = day - timedelta(days=window_days - 1)
+    shown = rows if rows.empty else rows[rows["date"].between(first, day)]
+    return f"{first.isoformat()}..{day.isoformat()}", shown
 
 
 def _view_asset(
@@ -869,15 +944,21 @@ def _view_asset(
     def _asset(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        metadata, rows, _, expected = _refresh(context, warehouse, name, window_days)
-        if name == schema.HEATMAP and len(rows):
-            top = rows.sort_values(["risk_rate", "s_id"], ascending=[False, True]).head(5)
-            metadata["highest_risk"] = _md_table(
-                top[["date", "s_id", "road_name", "impact_count", "total_count", "risk_rate"]]
-            )
-        if name == schema.WEEKLY_STATS and len(rows):
-            per_day = rows.groupby("date")[["impact_count", "total_count"]].sum().reset_index()
-            metadata["per_day"] = _md_table(per_day)
+        metadata, rows, expected = _refresh(context, warehouse, name, window_days)
+        per_day = {}
+        for day in partition_days(context):
+            dates, shown = _window(rows, day, window_days)
+            figures: dict[str, Any] = {"dagster/row_count": len(shown), "dates": dates}
+            if name == schema.HEATMAP and len(shown):
+                top = shown.sort_values(["risk_rate", "s_id"], ascending=[False, True]).head(5)
+                figures["highest_risk"] = _md_table(
+                    top[["date", "s_id", "road_name", "impact_count", "total_count", "risk_rate"]]
+                )
+            if name == schema.WEEKLY_STATS and len(shown):
+                by_date = shown.groupby("date")[["impact_count", "total_count"]].sum()
+                figures["per_day"] = _md_table(by_date.reset_index())
+            per_day[day] = figures
+        _day_metadata(context, name, per_day)
         return dg.MaterializeResult(
             metadata=metadata,
             check_results=[
@@ -925,22 +1006,26 @@ def mvw_dashboard_repair_priority(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Repair priority of the day: impacts + 50 per complaint + 10 × road grade, ranked."""
-    metadata, rows, _, expected = _refresh(context, warehouse, schema.REPAIR_PRIORITY, 1)
-    days = partition_days(context)
-    last = rows[rows["date"] == days[-1]] if len(rows) else rows
-    if len(last):
-        metadata["top_5"] = _md_table(
-            last.head(5)[
-                [
-                    "priority_rank",
-                    "s_id",
-                    "road_name",
-                    "total_impacts",
-                    "complaint_count",
-                    "priority_score",
+    metadata, rows, expected = _refresh(context, warehouse, schema.REPAIR_PRIORITY, 1)
+    per_day = {}
+    for day in partition_days(context):
+        dates, shown = _window(rows, day, 1)
+        figures: dict[str, Any] = {"dagster/row_count": len(shown), "dates": dates}
+        if len(shown):
+            figures["top_5"] = _md_table(
+                shown.head(5)[
+                    [
+                        "priority_rank",
+                        "s_id",
+                        "road_name",
+                        "total_impacts",
+                        "complaint_count",
+                        "priority_score",
+                    ]
                 ]
-            ]
-        )
+            )
+        per_day[day] = figures
+    _day_metadata(context, schema.REPAIR_PRIORITY, per_day)
     ranks_ok = bool(
         len(rows) == expected
         and (
@@ -989,8 +1074,9 @@ def daily_pothole_report(
             "daily_pothole_report: no recipients (set POTHOLE_REPORT_TO)", allow_retries=False
         )
     segments = lk.read_segments(lake)
-    sent = []
-    for day in partition_days(context):
+    days = partition_days(context)
+    sent: dict[date, dict[str, Any]] = {}
+    for day in days:
         with warehouse.begin() as conn:
             top = serving.top_priorities(conn, day)
             figures = serving.daily_kpi(conn, day)
@@ -1017,22 +1103,13 @@ def daily_pothole_report(
             attachments=attachments,
         )
         context.log.info(f"report {day} sent to {', '.join(pothole.report_to)} via {destination}")
-        sent.append(
-            {
-                "day": day.isoformat(),
-                "rows": len(top),
-                "destination": destination,
-                **{k: v for k, v in figures.items() if isinstance(v, int | str)},
-            }
-        )
-    last = sent[-1]
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(s["rows"] for s in sent),
-            "elapsed_s": _elapsed(start),
-            "recipients": ", ".join(pothole.report_to),
-            "subject": report.subject(date.fromisoformat(last["day"])),
-            "destination": str(last["destination"]),
-            "reports": dg.MetadataValue.json(json.loads(json.dumps(sent, default=str))),
+        sent[day] = {
+            "dagster/row_count": len(top),
+            "subject": report.subject(day),
+            "destination": str(destination),
+            **{k: v for k, v in figures.items() if isinstance(v, int | str)},
         }
+    _day_metadata(context, REPORT, sent)
+    return dg.MaterializeResult(
+        metadata={"recipients": ", ".join(pothole.report_to), **_run_metadata(days, start)}
     )

@@ -241,11 +241,15 @@ def daily_kpi(conn: sa.Connection, day: date) -> dict[str, object]:
 
 
 def segments_missing_address(conn: sa.Connection, first: date, last: date) -> pd.DataFrame:
-    """Distinct segments loaded in [first, last] that have no address yet."""
+    """Distinct segments loaded in [first, last] that have no address yet.
+
+    `first_date` is the segment's first date within [first, last]: a range run counts a new
+    segment's lookup on that day.
+    """
     result = conn.execute(
         sa.text(
             "SELECT ps.s_id, MIN(ps.centroid_lon) AS centroid_lon, "
-            "MIN(ps.centroid_lat) AS centroid_lat "
+            "MIN(ps.centroid_lat) AS centroid_lat, MIN(ps.date) AS first_date "
             "FROM pothole_segments ps LEFT JOIN segment_address sa ON sa.s_id = ps.s_id "
             "WHERE sa.s_id IS NULL AND ps.date BETWEEN :a AND :b "
             "GROUP BY ps.s_id ORDER BY ps.s_id"
@@ -253,3 +257,19 @@ def segments_missing_address(conn: sa.Connection, first: date, last: date) -> pd
         {"a": first, "b": last},
     )
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def address_coverage_by_day(
+    conn: sa.Connection, first: date, last: date
+) -> dict[date, tuple[int, int]]:
+    """Per date in [first, last]: (segments loaded, those without an address)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT ps.date, COUNT(DISTINCT ps.s_id), "
+            "COUNT(DISTINCT ps.s_id) FILTER (WHERE sa.s_id IS NULL) "
+            "FROM pothole_segments ps LEFT JOIN segment_address sa ON sa.s_id = ps.s_id "
+            "WHERE ps.date BETWEEN :a AND :b GROUP BY ps.date"
+        ),
+        {"a": first, "b": last},
+    ).fetchall()
+    return {row[0]: (int(row[1]), int(row[2])) for row in rows}

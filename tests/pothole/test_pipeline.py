@@ -228,3 +228,74 @@ def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
     }
     assert states == {"stopped"}
     assert not result.get_asset_materialization_events()
+
+
+def test_range_backfill_records_each_days_own_figures(
+    local_lake: LakeResource, warehouse: WarehouseResource, spark_resource, smtp_server
+) -> None:
+    """One run over two days: each day's materialization carries that day's figures, once."""
+    resources = pothole_resources(
+        local_lake, warehouse, spark_resource, mailer=smtp_server.mailer(), readings=3_000
+    )
+    assert _run(resources, STATIC).success
+    days = ["2026-02-10", "2026-02-11"]
+    result = _run(
+        resources,
+        DAILY_ASSETS,
+        tags={
+            "dagster/asset_partition_range_start": days[0],
+            "dagster/asset_partition_range_end": days[-1],
+        },
+    )
+    assert result.success
+
+    # every asset of the chain materialized every day of the range exactly once
+    recorded: dict[str, dict[str, dict]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        per_asset = recorded.setdefault(materialization.asset_key.to_user_string(), {})
+        assert materialization.partition not in per_asset, "materialized twice"
+        per_asset[materialization.partition] = materialization.metadata
+    assert sorted(recorded) == sorted(DAILY_ASSETS)
+    assert all(sorted(per_day) == days for per_day in recorded.values())
+
+    def row_count(asset: str, day: str) -> int:
+        return recorded[asset][day]["dagster/row_count"].value
+
+    def count(query: str, day: str) -> int:
+        return int(warehouse.read_frame(query, {"d": dt.date.fromisoformat(day)})["n"].iloc[0])
+
+    for day in days:
+        stage1 = local_lake.read_parquet(lk.day_prefix(lk.STAGE1_PREFIX, day))
+        stage2 = local_lake.read_parquet(lk.day_prefix(lk.STAGE2_PREFIX, day))
+        assert row_count("stage1_anomaly_detected", day) == len(stage1)
+        s1 = recorded["stage1_anomaly_detected"][day]
+        assert s1["potholes"].value == int(stage1["is_pothole"].sum())
+        assert row_count("stage2_spatial_clustering", day) == len(stage2)
+        s2 = recorded["stage2_spatial_clustering"][day]
+        segments = count("SELECT COUNT(*) AS n FROM pothole_segments WHERE date = :d", day)
+        readings = count("SELECT SUM(total_count) AS n FROM pothole_segments WHERE date = :d", day)
+        assert row_count("pothole_segments", day) == segments
+        assert recorded["pothole_segments"][day]["readings_total"].value == readings
+        assert s2["points"].value - s2["dropped_points"].value == readings
+        assert row_count("mvw_dashboard_heatmap", day) == segments
+        assert row_count("mvw_dashboard_repair_priority", day) == segments
+        assert row_count("mvw_dashboard_weekly_stats", day) == count(
+            "SELECT COUNT(*) AS n FROM mvw_dashboard_weekly_stats "
+            "WHERE date BETWEEN CAST(:d AS date) - 6 AND :d",
+            day,
+        )
+        assert row_count("daily_pothole_report", day) == min(5, segments)
+        assert recorded["daily_pothole_report"][day]["subject"].value.endswith(day)
+    # the days differ, and their figures add up to the run's totals
+    total = count("SELECT COUNT(*) AS n FROM pothole_segments WHERE date >= :d", days[0])
+    assert row_count("pothole_segments", days[0]) != row_count("pothole_segments", days[1])
+    assert sum(row_count("pothole_segments", d) for d in days) == total
+    # a segment's address is looked up once, on the first day it appears
+    new_on_day_2 = count(
+        "SELECT COUNT(DISTINCT s_id) AS n FROM pothole_segments WHERE date = :d "
+        "AND s_id NOT IN (SELECT s_id FROM pothole_segments WHERE date < :d)",
+        days[1],
+    )
+    assert row_count("segment_address", days[0]) == row_count("pothole_segments", days[0])
+    assert row_count("segment_address", days[1]) == new_on_day_2
