@@ -5,6 +5,7 @@ import dagster as dg
 from inspig_assets.assets import ts_ins_weekly_report, ts_productivity, ts_productivity_monthly
 from inspig_assets.jobs import (
     inspig_farm_report_job,
+    inspig_job_log_retention_job,
     inspig_productivity_monthly_job,
     inspig_productivity_weekly_job,
     inspig_weekly_report_job,
@@ -32,6 +33,7 @@ defs = dg.Definitions.merge(
             inspig_productivity_weekly_job,
             inspig_productivity_monthly_job,
             inspig_farm_report_job,
+            inspig_job_log_retention_job,
         ],
         schedules=SCHEDULES,
         resources={"productivity_api": _productivity_api()},

@@ -1,8 +1,10 @@
-"""Jobs: the weekly report, productivity, and the single-farm rebuild the web system calls."""
+"""Jobs: weekly report, productivity, the web system's single-farm rebuild, job-log retention."""
 
 import dagster as dg
 from pydantic import Field
 
+from inspig_assets import retention
+from inspig_assets import schema as t
 from inspig_assets.assets import (
     prepare_farm_db,
     ts_ins_weekly_report,
@@ -111,3 +113,77 @@ def build_farm_report(
 def inspig_farm_report_job() -> None:
     """One farm, one week."""
     build_farm_report()
+
+
+class JobLogRetentionConfig(dg.Config):
+    """How long TS_INS_JOB_LOG rows are kept and how much one run may delete."""
+
+    keep_months: int = Field(
+        default=retention.DEFAULT_KEEP_MONTHS,
+        ge=1,
+        description="Keep rows that started within this many months (spec: 6).",
+    )
+    batch_size: int = Field(
+        default=retention.DEFAULT_BATCH_SIZE, ge=1, description="Rows per DELETE (one commit each)."
+    )
+    max_batches: int = Field(
+        default=retention.DEFAULT_MAX_BATCHES,
+        ge=1,
+        description="Batches per run; rows beyond batch_size × max_batches wait for the next run.",
+    )
+    dry_run: bool = Field(default=False, description="Count only; delete nothing.")
+
+
+@dg.op(out=dg.Out(int, description="TS_INS_JOB_LOG rows deleted"))
+def delete_old_job_log(
+    context: dg.OpExecutionContext, config: JobLogRetentionConfig, farm_db: FarmDbResource
+) -> dg.Output[int]:
+    """Delete TS_INS_JOB_LOG rows older than the retention, never those of a running job."""
+    if not farm_db.is_oracle:
+        with farm_db.begin() as conn:
+            t.create_all(conn)
+    now = now_kst()
+    cutoff = retention.months_before(now, config.keep_months)
+    result = retention.purge_job_log(
+        farm_db.get_engine(),
+        cutoff,
+        batch_size=config.batch_size,
+        max_batches=config.max_batches,
+        dry_run=config.dry_run,
+        log=context.log.info,
+    )
+    metadata = {
+        "cutoff": cutoff.isoformat(timespec="seconds"),
+        "keep_months": config.keep_months,
+        "dry_run": config.dry_run,
+        "rows_eligible": result.eligible,
+        "rows_deleted": result.deleted,
+        "rows_kept_running": result.kept_running,
+        "rows_remaining": result.remaining,
+        "batches": result.batches,
+        "oldest_eligible": result.oldest.isoformat(timespec="seconds") if result.oldest else "",
+        "database": farm_db.source_label,
+    }
+    if result.remaining and not config.dry_run:
+        context.log.warning(
+            f"{result.remaining} old row(s) left after {result.batches} batch(es) of "
+            f"{config.batch_size}; the next run continues"
+        )
+    # Shown on the ts_ins_job_log asset page next to the report runs that wrote the rows.
+    context.log_event(
+        dg.AssetObservation(
+            asset_key="ts_ins_job_log",
+            description=f"retention: rows started before {cutoff:%Y-%m-%d %H:%M} KST",
+            metadata=metadata,
+        )
+    )
+    return dg.Output(result.deleted, metadata=metadata)
+
+
+@dg.job(
+    name="inspig_job_log_retention_job",
+    description="Delete TS_INS_JOB_LOG rows older than 6 months (keep_months), in batches.",
+)
+def inspig_job_log_retention_job() -> None:
+    """TS_INS_JOB_LOG retention."""
+    delete_old_job_log()

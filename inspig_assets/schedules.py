@@ -1,10 +1,11 @@
-"""Schedules in Asia/Seoul: AM7 and PM2 report groups on Monday, productivity weekly and monthly."""
+"""Schedules in Asia/Seoul: AM7/PM2 reports on Monday, productivity, job-log retention on Sunday."""
 
 import datetime as dt
 
 import dagster as dg
 
 from inspig_assets.jobs import (
+    inspig_job_log_retention_job,
     inspig_productivity_monthly_job,
     inspig_productivity_weekly_job,
     inspig_weekly_report_job,
@@ -61,9 +62,19 @@ def inspig_productivity_monthly_schedule(context: dg.ScheduleEvaluationContext) 
     return dg.RunRequest(run_key=f"{month}|{scheduled.date().isoformat()}", partition_key=month)
 
 
+inspig_job_log_retention_schedule = dg.ScheduleDefinition(
+    name="inspig_job_log_retention_schedule",
+    job=inspig_job_log_retention_job,
+    cron_schedule="0 4 * * 0",
+    execution_timezone=TIMEZONE,
+    description="Sunday 04:00 KST (no report runs then): delete job-log rows older than 6 months.",
+)
+
+
 SCHEDULES = [
     inspig_weekly_am7_schedule,
     inspig_weekly_pm2_schedule,
     inspig_productivity_weekly_schedule,
     inspig_productivity_monthly_schedule,
+    inspig_job_log_retention_schedule,
 ]

@@ -1,5 +1,7 @@
 """Every SQL statement the report and productivity code executes compiles for Oracle."""
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import oracle
 from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
@@ -15,6 +17,7 @@ from inspig_assets.productivity import (
     service_farms,
 )
 from inspig_assets.report import RunOptions, find_master, run_week, schedule_gate
+from inspig_assets.retention import months_before, purge_job_log
 from resources.farm_db import FarmDbResource
 
 from .conftest import SAMPLE_UNTIL
@@ -76,4 +79,43 @@ def test_every_executed_statement_compiles_for_oracle(sample_db: FarmDbResource)
     compiled = [str(s.compile(dialect=dialect)) for s in statements]
     text = "\n".join(compiled)
     assert "SELECT seq_ts_ins_master.nextval AS next_value_1 FROM DUAL" in text
+    assert "search_path" not in text.lower()
+
+
+def test_job_log_retention_compiles_for_oracle(sample_db: FarmDbResource) -> None:
+    engine = sample_db.get_engine()
+    week = ReportWeek.before(SAMPLE_UNTIL)
+    for group in ("AM7", "PM2"):  # the week's master is COMPLETE only after both groups
+        run_week(engine, week, group, RunOptions(), inserter=sample_db.insert_rows)
+    with engine.begin() as conn:
+        old = now_kst() - dt.timedelta(days=200)
+        logs = conn.execute(schema.ts_ins_job_log.update().values(start_dt=old)).rowcount
+    statements: list[sa.ClauseElement] = []
+
+    def capture(
+        conn: sa.Connection,
+        clauseelement: object,
+        multiparams: object,
+        params: object,
+        execution_options: object,
+    ) -> None:
+        if isinstance(clauseelement, sa.ClauseElement):
+            statements.append(clauseelement)
+
+    sa.event.listen(engine, "before_execute", capture)
+    try:
+        result = purge_job_log(engine, months_before(now_kst(), 6), batch_size=logs // 2 + 1)
+    finally:
+        sa.event.remove(engine, "before_execute", capture)
+    assert result.deleted == logs and result.batches == 2
+    dialect = oracle.dialect()
+    compiled = [str(s.compile(dialect=dialect)) for s in statements]
+    assert sum(c.startswith("DELETE") for c in compiled) == 2  # one statement per batch
+    text = "\n".join(compiled)
+    assert "DELETE FROM ts_ins_job_log WHERE ts_ins_job_log.seq IN (SELECT old_log.seq" in text
+    # Oracle 12c row limiting inside the subquery, never PostgreSQL's LIMIT
+    assert "ORDER BY old_log.seq\n FETCH FIRST __[POSTCOMPILE_param_1] ROWS ONLY)" in text
+    assert " LIMIT " not in text
+    assert "coalesce(old_log.status_cd, :coalesce_1) = :coalesce_2" in text
+    assert "EXISTS (SELECT *" in text and "ts_ins_master.seq = old_log.master_seq" in text
     assert "search_path" not in text.lower()
