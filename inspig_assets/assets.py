@@ -20,20 +20,23 @@ from inspig_assets.report import RunOptions, RunRefused, RunResult, run_week, sc
 from inspig_assets.sample import SampleSpec, ensure_sample
 from inspig_assets.sources import ProductivityApiResource
 from resources.farm_db import FarmDbResource
+from resources.settings import load_settings
 
 GROUP = "inspig"
 KINDS = {"oracle"}
-DEMO_SAMPLE_FARMS = 50
 RETRY = dg.RetryPolicy(
     max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
 
 def prepare_farm_db(farm_db: FarmDbResource, log: dg.DagsterLogManager | None = None) -> None:
-    """Locally, create the tables and the sample farms when missing (Oracle is used as it is)."""
+    """Locally, create the tables and the sample farms when missing (Oracle is used as it is).
+
+    The sample's size is the setting INSPIG_SAMPLE_FARMS (default 50), read when it is generated.
+    """
     if farm_db.is_oracle:
         return
-    spec = SampleSpec(farms=DEMO_SAMPLE_FARMS, until=now_kst().date())
+    spec = SampleSpec(farms=load_settings().inspig_sample_farms, until=now_kst().date())
     ensure_sample(farm_db.get_engine(), spec, farm_db.insert_rows, log=log.info if log else print)
 
 

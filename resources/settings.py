@@ -74,6 +74,9 @@ class PlatformSettings(BaseSettings):
     # -- inspig (domain settings; edited by the inspig issue) --
     productivity_api_url: str | None = None
     productivity_api_key: str | None = None
+    inspig_sample_farms: int = Field(
+        default=50, ge=1, description="Sample farms generated locally when schema pigplan is empty."
+    )
 
     # -- pothole (domain settings; edited by the pothole issue) --
     kakao_api_key: str | None = None

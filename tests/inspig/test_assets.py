@@ -11,6 +11,7 @@ from inspig_assets.partitions import report_key
 from inspig_assets.periods import ReportWeek
 from inspig_assets.sources import ProductivityApiResource
 from resources.farm_db import FarmDbResource
+from resources.settings import load_settings
 
 from .conftest import SAMPLE_UNTIL
 
@@ -223,3 +224,31 @@ def test_range_dry_run_lists_every_week_and_group_and_writes_nothing(
     with sample_db.begin() as conn:
         for table in t.TARGET_TABLES:
             assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
+
+
+def test_local_sample_size_follows_inspig_sample_farms(
+    farm_db: FarmDbResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSPIG_SAMPLE_FARMS", "7")
+    result = dg.materialize(
+        [ts_productivity], partition_key=WEEK.dt_from.isoformat(), resources=_resources(farm_db)
+    )
+    assert result.success
+    with farm_db.begin() as conn:
+        farms = conn.execute(sa.select(t.ta_farm.c.farm_no).order_by(t.ta_farm.c.farm_no))
+        assert list(farms.scalars()) == [848, 1013, 1387, 2807, 4223, 10001, 10002]
+    # generated once: a later run with another size leaves the sample as it is
+    monkeypatch.setenv("INSPIG_SAMPLE_FARMS", "9")
+    assert dg.materialize(
+        [ts_productivity], partition_key=WEEK.dt_from.isoformat(), resources=_resources(farm_db)
+    ).success
+    with farm_db.begin() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.ta_farm)).scalar() == 7
+
+
+def test_sample_size_defaults_to_50_and_refuses_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INSPIG_SAMPLE_FARMS", raising=False)
+    assert load_settings().inspig_sample_farms == 50
+    monkeypatch.setenv("INSPIG_SAMPLE_FARMS", "0")
+    with pytest.raises(ValueError, match="inspig_sample_farms"):
+        load_settings()
