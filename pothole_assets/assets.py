@@ -1049,6 +1049,15 @@ def mvw_dashboard_repair_priority(
 
 
 # -- report ---------------------------------------------------------------------------------------
+class ReportConfig(dg.Config):
+    """Options of the daily report run."""
+
+    resend: bool = Field(
+        default=False,
+        description="Mail the report again for days whose report was already sent",
+    )
+
+
 @dg.asset(
     name=REPORT,
     group_name=GROUP,
@@ -1062,6 +1071,7 @@ def mvw_dashboard_repair_priority(
 )
 def daily_pothole_report(
     context: dg.AssetExecutionContext,
+    config: ReportConfig,
     lake: LakeResource,
     warehouse: WarehouseResource,
     mailer: MailerResource,
@@ -1073,10 +1083,28 @@ def daily_pothole_report(
         raise dg.Failure(
             "daily_pothole_report: no recipients (set POTHOLE_REPORT_TO)", allow_retries=False
         )
+    warehouse.create_tables(schema.metadata)
     segments = lk.read_segments(lake)
     days = partition_days(context)
     sent: dict[date, dict[str, Any]] = {}
     for day in days:
+        # A retry or re-execution of a range must not mail the days it already mailed.
+        with warehouse.begin() as conn:
+            previous = serving.report_sent(conn, day)
+        if previous is not None and not config.resend:
+            context.log.info(
+                f"report {day} was already sent at {previous.sent_at.isoformat()} "
+                f"(run {previous.run_id}); not sent again (run config resend: true sends it)"
+            )
+            sent[day] = {
+                "dagster/row_count": previous.top_rows,
+                "subject": previous.subject,
+                "destination": previous.destination,
+                "status": "already sent",
+                "sent_at": previous.sent_at.isoformat(),
+                "sent_by_run": previous.run_id or "-",
+            }
+            continue
         with warehouse.begin() as conn:
             top = serving.top_priorities(conn, day)
             figures = serving.daily_kpi(conn, day)
@@ -1095,18 +1123,31 @@ def daily_pothole_report(
                     inline_cid=report.MAP_CID,
                 )
             )
+        subject = report.subject(day)
         destination = mailer.send(
             to=list(pothole.report_to),
-            subject=report.subject(day),
+            subject=subject,
             html=report.render_html(day, top, figures, with_map=bool(attachments)),
             text=report.render_text(day, top),
             attachments=attachments,
         )
+        # recorded at once, in its own transaction: a later day's failure keeps this record
+        with warehouse.begin() as conn:
+            serving.record_report_sent(
+                conn,
+                day,
+                list(pothole.report_to),
+                subject,
+                str(destination),
+                len(top),
+                context.run.run_id,
+            )
         context.log.info(f"report {day} sent to {', '.join(pothole.report_to)} via {destination}")
         sent[day] = {
             "dagster/row_count": len(top),
-            "subject": report.subject(day),
+            "subject": subject,
             "destination": str(destination),
+            "status": "sent again" if previous is not None else "sent",
             **{k: v for k, v in figures.items() if isinstance(v, int | str)},
         }
     _day_metadata(context, REPORT, sent)

@@ -59,6 +59,20 @@ segment_road_grade = sa.Table(
     sa.CheckConstraint("road_grade BETWEEN 1 AND 5", name="ck_road_grade_range"),
 )
 
+# One row per report date that was mailed successfully: a retry or re-execution of a range does not
+# mail those days again (unless the run asks for `resend`).
+pothole_report_sent = sa.Table(
+    "pothole_report_sent",
+    metadata,
+    sa.Column("report_date", sa.Date, primary_key=True),
+    sa.Column("recipients", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("destination", sa.Text, nullable=False),
+    sa.Column("top_rows", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("sent_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+)
+
 # -- materialized views --------------------------------------------------------------------------
 # Unlike the original (which showed only MAX(date)), each view keeps every date so that the views
 # and the report of day D show day D, and a backfilled day reports that day.

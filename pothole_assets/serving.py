@@ -8,8 +8,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from pothole_assets.schema import REPAIR_PRIORITY, VIEW_SQL
+from pothole_assets.schema import REPAIR_PRIORITY, VIEW_SQL, pothole_report_sent
 
 SEGMENT_COLUMNS = ["s_id", "date", "centroid_lon", "centroid_lat", "impact_count", "total_count"]
 MAX_DAY_OVER_DAY_CHANGE = 0.5
@@ -273,3 +274,41 @@ def address_coverage_by_day(
         {"a": first, "b": last},
     ).fetchall()
     return {row[0]: (int(row[1]), int(row[2])) for row in rows}
+
+
+# -- report sent-log -------------------------------------------------------------------------------
+def report_sent(conn: sa.Connection, day: date) -> sa.Row | None:
+    """The record of `day`'s report when it was already mailed successfully."""
+    return conn.execute(
+        sa.select(pothole_report_sent).where(pothole_report_sent.c.report_date == day)
+    ).first()
+
+
+def record_report_sent(
+    conn: sa.Connection,
+    day: date,
+    recipients: list[str],
+    subject: str,
+    destination: str,
+    top_rows: int,
+    run_id: str,
+) -> None:
+    """Record that `day`'s report was mailed (a resend replaces the record)."""
+    values = {
+        "report_date": day,
+        "recipients": ", ".join(recipients),
+        "subject": subject,
+        "destination": destination,
+        "top_rows": top_rows,
+        "run_id": run_id,
+    }
+    insert = pg_insert(pothole_report_sent).values(**values)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[pothole_report_sent.c.report_date],
+            set_={
+                **{k: insert.excluded[k] for k in values if k != "report_date"},
+                "sent_at": sa.func.now(),
+            },
+        )
+    )

@@ -134,7 +134,8 @@ def test_one_sample_day_end_to_end(chain: dict, smtp_server, warehouse: Warehous
         "FROM pothole_segments ORDER BY s_id"
     )
     pd.testing.assert_frame_equal(before, after)
-    assert len(smtp_server.messages) == 2
+    # the day's report was mailed already: the re-run does not mail it again
+    assert len(smtp_server.messages) == 1
 
 
 def test_backfill_of_two_days_across_a_month_reports_each_day(
@@ -179,9 +180,12 @@ def test_backfill_of_two_days_across_a_month_reports_each_day(
         assert f"({day})" in html
         for _, row in top.iterrows():
             assert f"({row['centroid_lat']:.4f}, {row['centroid_lon']:.4f})" in html
-    # an old day re-run alone reports that day, not the latest one
+    # an old day re-run alone (asked to send again) reports that day, not the latest one
     smtp_server.messages.clear()
-    assert _run(resources, ["daily_pothole_report"], partition_key="2026-02-28").success
+    resend = {"ops": {"daily_pothole_report": {"config": {"resend": True}}}}
+    assert _run(
+        resources, ["daily_pothole_report"], partition_key="2026-02-28", run_config=resend
+    ).success
     (message,) = smtp_server.messages
     assert "2026-02-28" in str(make_header(decode_header(message["Subject"])))
     heat = warehouse.read_frame("SELECT DISTINCT date FROM mvw_dashboard_heatmap ORDER BY 1")

@@ -1,0 +1,205 @@
+"""The daily report mails each day once: retries and re-executions skip the days already sent."""
+
+import datetime as dt
+import os
+from email.header import decode_header, make_header
+from email.message import Message
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from pothole_assets import geo, schema, serving
+from pothole_assets import lake_io as lk
+from pothole_assets.assets import daily_pothole_report, mvw_dashboard_repair_priority
+from pothole_assets.sources import PotholeResource
+from resources import LakeResource, MailerResource, WarehouseResource
+from resources.mailer import MailDeliveryError
+
+DAYS = ["2026-02-10", "2026-02-11"]
+RANGE = {
+    "dagster/asset_partition_range_start": DAYS[0],
+    "dagster/asset_partition_range_end": DAYS[-1],
+}
+RESEND = {"ops": {"daily_pothole_report": {"config": {"resend": True}}}}
+
+
+def _subjects(messages: list[Message]) -> list[str]:
+    return [str(make_header(decode_header(m["Subject"]))) for m in messages]
+
+
+def _expected(*days: str) -> list[str]:
+    return [f"[포트홀 탐지] 일일 리포트 - {day}" for day in days]
+
+
+def _seed_days(lake: LakeResource, warehouse: WarehouseResource) -> None:
+    """The sample network in the lake and ten of its segments loaded for each day."""
+    lk.ensure_sample_reference(lake)
+    segments = geo.with_midpoints(lk.read_segments(lake)).head(10)
+    warehouse.create_tables(schema.metadata)
+    days = [dt.date.fromisoformat(d) for d in DAYS]
+    with warehouse.begin() as conn:
+        serving.ensure_month_partitions(conn, days)
+    frames = [
+        pd.DataFrame(
+            {
+                "s_id": segments["s_id"],
+                "date": day,
+                "centroid_lon": segments["centroid_lon"],
+                "centroid_lat": segments["centroid_lat"],
+                "impact_count": [(i * (n + 3)) % 7 for i in range(len(segments))],
+                "total_count": 40,
+            }
+        )
+        for n, day in enumerate(days)
+    ]
+    warehouse.copy_frame(pd.concat(frames, ignore_index=True), "pothole_segments")
+
+
+@pytest.fixture
+def report_resources(
+    local_lake: LakeResource, warehouse: WarehouseResource, smtp_server
+) -> dict[str, object]:
+    _seed_days(local_lake, warehouse)
+    resources = {
+        "lake": local_lake,
+        "warehouse": warehouse,
+        "mailer": smtp_server.mailer(),
+        "pothole": PotholeResource(report_to=["roads@example.com"]),
+    }
+    views = dg.materialize([mvw_dashboard_repair_priority], resources=resources, tags=RANGE)
+    assert views.success
+    return resources
+
+
+def _report(resources: dict[str, object], **kwargs: object) -> dg.ExecuteInProcessResult:
+    return dg.materialize([daily_pothole_report], resources=resources, tags=RANGE, **kwargs)
+
+
+def test_rerunning_a_report_range_mails_no_day_twice_unless_asked(
+    report_resources: dict[str, object], smtp_server, warehouse: WarehouseResource
+) -> None:
+    first = _report(report_resources)
+    assert first.success
+    assert _subjects(smtp_server.messages) == _expected(*DAYS)
+
+    # the same range again (a retry, a re-execution, a second backfill): nobody is mailed twice
+    again = _report(report_resources)
+    assert again.success
+    assert len(smtp_server.messages) == 2
+    log = warehouse.read_frame("SELECT * FROM pothole_report_sent ORDER BY report_date")
+    assert [d.isoformat() for d in log["report_date"]] == DAYS
+    assert set(log["run_id"]) == {first.run_id}
+    events = again.get_asset_materialization_events()
+    assert sorted(e.materialization.partition for e in events) == DAYS
+    for event in events:
+        metadata = event.materialization.metadata
+        assert metadata["status"].value == "already sent"
+        assert metadata["sent_by_run"].value == first.run_id
+        assert metadata["dagster/row_count"].value == 5
+
+    # the operator asks for the days again
+    resent = _report(report_resources, run_config=RESEND)
+    assert resent.success
+    assert _subjects(smtp_server.messages[2:]) == _expected(*DAYS)
+    statuses = {
+        e.materialization.partition: e.materialization.metadata["status"].value
+        for e in resent.get_asset_materialization_events()
+    }
+    assert statuses == {day: "sent again" for day in DAYS}
+    log = warehouse.read_frame("SELECT * FROM pothole_report_sent ORDER BY report_date")
+    assert len(log) == 2 and set(log["run_id"]) == {resent.run_id}
+
+
+# -- re-execution from failure of a real run ----------------------------------------------------
+class RefusingMailer(MailerResource):
+    """The real mailer, except that it refuses the report of the day named in `refuse_file`."""
+
+    refuse_file: str
+
+    def send(self, to: list[str], subject: str, html: str, **kwargs: object) -> str:
+        """Refuse that day's report as a busy SMTP server would; send the others."""
+        refused = Path(self.refuse_file)
+        if refused.exists() and subject.endswith(refused.read_text()):
+            raise MailDeliveryError(f"mail '{subject}': 451 try again later")
+        return super().send(to, subject, html, **kwargs)
+
+
+def report_job() -> dg.JobDefinition:
+    """The report asset's job over the test's components (named in POTHOLE_TEST_* variables)."""
+    env = os.environ
+    resources = {
+        "lake": LakeResource(local_root=env["POTHOLE_TEST_LAKE"]),
+        "warehouse": WarehouseResource(
+            url=env["POTHOLE_TEST_PG_URL"], search_path=env["POTHOLE_TEST_SCHEMA"]
+        ),
+        "mailer": RefusingMailer(
+            host="127.0.0.1",
+            port=int(env["POTHOLE_TEST_SMTP_PORT"]),
+            ca_file=env["POTHOLE_TEST_SMTP_CA"],
+            refuse_file=env["POTHOLE_TEST_REFUSE_FILE"],
+        ),
+        "pothole": PotholeResource(report_to=["roads@example.com"]),
+    }
+    job = dg.define_asset_job(
+        "pothole_report_test_job",
+        selection=[daily_pothole_report.key],
+        executor_def=dg.in_process_executor,
+    )
+    defs = dg.Definitions(assets=[daily_pothole_report], jobs=[job], resources=resources)
+    return defs.resolve_job_def(job.name)
+
+
+def test_reexecution_after_a_failed_send_mails_only_the_days_not_yet_sent(
+    report_resources: dict[str, object],
+    smtp_server,
+    warehouse: WarehouseResource,
+    pg_url: str,
+    pg_schema: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    lake = report_resources["lake"]
+    assert isinstance(lake, LakeResource)
+    monkeypatch.setenv("POTHOLE_TEST_LAKE", str(lake.local_root))
+    monkeypatch.setenv("POTHOLE_TEST_PG_URL", pg_url)
+    monkeypatch.setenv("POTHOLE_TEST_SCHEMA", pg_schema)
+    monkeypatch.setenv("POTHOLE_TEST_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("POTHOLE_TEST_SMTP_CA", smtp_server.ca_file)
+    refuse = tmp_path / "refuse"
+    refuse.write_text(DAYS[1])
+    monkeypatch.setenv("POTHOLE_TEST_REFUSE_FILE", str(refuse))
+    job = dg.reconstructable(report_job)
+    # step retries off: the retry policy's 30 s back-off is not what is tested here
+    no_step_retries = {"execution": {"config": {"retries": {"disabled": {}}}}}
+    with dg.instance_for_test() as instance:
+        with dg.execute_job(job, instance, run_config=no_step_retries, tags=RANGE) as failed:
+            assert not failed.success
+        assert _subjects(smtp_server.messages) == _expected(DAYS[0])
+
+        # the SMTP server takes mail again; the run is re-executed from its failure with its
+        # tags (as run retries and the UI do; execute_job needs them passed)
+        refuse.unlink()
+        with dg.execute_job(
+            job,
+            instance,
+            run_config=no_step_retries,
+            tags=RANGE,
+            reexecution_options=dg.ReexecutionOptions.from_failure(failed.run_id, instance),
+        ) as retried:
+            assert retried.success
+            statuses = {
+                e.materialization.partition: e.materialization.metadata.get("status")
+                for e in retried.get_asset_materialization_events()
+            }
+        assert _subjects(smtp_server.messages) == _expected(*DAYS)
+        assert statuses == {
+            DAYS[0]: dg.MetadataValue.text("already sent"),
+            DAYS[1]: dg.MetadataValue.text("sent"),
+        }
+        log = warehouse.read_frame("SELECT report_date, run_id FROM pothole_report_sent")
+        assert dict(zip(log["report_date"].astype(str), log["run_id"], strict=True)) == {
+            DAYS[0]: failed.run_id,
+            DAYS[1]: retried.run_id,
+        }
