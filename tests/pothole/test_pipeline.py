@@ -1,18 +1,24 @@
 """The whole chain on sample data: moto S3 lake, real PostgreSQL, local Spark, local SMTP."""
 
 import datetime as dt
+import os
+import signal
+import time
 from email.header import decode_header, make_header
 from email.message import Message
+from pathlib import Path
+from typing import Any
 
+import boto3
 import dagster as dg
 import pandas as pd
 import pytest
 
 from pothole_assets import lake_io as lk
 from pothole_assets.definitions import DAILY_ASSETS, defs
-from resources import LakeResource, WarehouseResource
+from resources import ClusterResource, LakeResource, WarehouseResource
 
-from .conftest import pothole_resources
+from .conftest import SharedSpark, pothole_resources
 
 DAY = "2026-02-10"
 STATIC = ["road_segments", "speed_bumps", "segment_road_grade", "pothole_complaints"]
@@ -192,13 +198,8 @@ def test_backfill_of_two_days_across_a_month_reports_each_day(
     assert len(heat) == 2
 
 
-def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
-    moto_endpoint: str, local_lake: LakeResource, warehouse: WarehouseResource, spark_resource
-) -> None:
-    import boto3
-
-    from resources import ClusterResource
-
+def _stopped_cluster(moto_endpoint: str) -> tuple[Any, list[str], ClusterResource]:
+    """Two stopped instances in the moto server, and the cluster resource that owns them."""
     ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=moto_endpoint)
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     made = ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, InstanceType="t3.medium")
@@ -207,6 +208,21 @@ def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
     cluster = ClusterResource(
         instance_ids=ids, region="us-east-1", endpoint_url=moto_endpoint, poll_seconds=1
     )
+    return ec2, ids, cluster
+
+
+def _states(ec2: Any, ids: list[str]) -> dict[str, str]:
+    return {
+        i["InstanceId"]: i["State"]["Name"]
+        for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]
+        for i in r["Instances"]
+    }
+
+
+def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
+    moto_endpoint: str, local_lake: LakeResource, warehouse: WarehouseResource, spark_resource
+) -> None:
+    ec2, ids, cluster = _stopped_cluster(moto_endpoint)
     # a raw day whose files lack columns: Stage 1 fails after the cluster started
     bad = pd.DataFrame({"timestamp": [1], "trip_id": ["t"], "accel_z": [9.8]})
     local_lake.write_parquet(lk.day_prefix(lk.RAW_PREFIX, DAY) + "merged_0000.parquet", bad)
@@ -225,12 +241,59 @@ def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
     assert any("cluster: running" in m for m in logs)
     assert any("cluster: stopped" in m for m in logs)
-    states = {
-        i["State"]["Name"]
-        for r in ec2.describe_instances(InstanceIds=ids)["Reservations"]
-        for i in r["Instances"]
-    }
-    assert states == {"stopped"}
+    assert set(_states(ec2, ids).values()) == {"stopped"}
+    assert not result.get_asset_materialization_events()
+
+
+class TerminatedWhileRunning(SharedSpark):
+    """Spark whose session start is where the run gets terminated, with the cluster up.
+
+    Terminating a run makes Dagster send SIGINT to the run's own process
+    (`dagster_shared.ipc.send_interrupt`), which raises an interrupt inside the running step.
+    """
+
+    instance_ids: list[str]
+    endpoint_url: str
+    states_file: str
+
+    def get_session(self) -> Any:
+        """Write down the instances' states, then receive the termination signal."""
+        ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=self.endpoint_url)
+        states = _states(ec2, self.instance_ids)
+        Path(self.states_file).write_text(" ".join(states[i] for i in self.instance_ids))
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(30)  # interrupted at once by the signal
+        raise AssertionError("the run was not interrupted")
+
+
+def test_cluster_is_stopped_when_the_run_is_terminated_while_it_runs(
+    moto_endpoint: str,
+    local_lake: LakeResource,
+    warehouse: WarehouseResource,
+    spark_session,
+    tmp_path: Path,
+) -> None:
+    ec2, ids, cluster = _stopped_cluster(moto_endpoint)
+    seen = tmp_path / "states_at_termination"
+    spark = TerminatedWhileRunning(
+        master="local[2]", instance_ids=ids, endpoint_url=moto_endpoint, states_file=str(seen)
+    )
+    resources = pothole_resources(local_lake, warehouse, spark, cluster=cluster)
+
+    instance = dg.DagsterInstance.ephemeral()
+    started = time.monotonic()
+    result = _run(resources, ["stage1_anomaly_detected"], partition_key=DAY, instance=instance)
+
+    assert time.monotonic() - started < 25  # interrupted, not slept through
+    assert seen.read_text() == "running running"  # terminated while the cluster ran
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.event_specific_data.error.cls_name == "DagsterExecutionInterruptedError"
+    # every instance of the cluster is stopped again
+    assert _states(ec2, ids) == dict.fromkeys(ids, "stopped")
+    logs = [e.user_message for e in instance.all_logs(result.run_id)]
+    assert any("cluster: stopping 2 instance(s)" in m for m in logs)
+    assert any("cluster: stopped" in m for m in logs)
     assert not result.get_asset_materialization_events()
 
 
