@@ -117,9 +117,23 @@ def raw_observation_metadata(status: dict[str, object]) -> dict[str, Any]:
     description="Raw vehicle sensor readings (10 Hz parquet) of a KST day in the lake.",
 )
 def raw_sensor_data(
-    context: dg.OpExecutionContext, lake: LakeResource
+    context: dg.OpExecutionContext, lake: LakeResource, pothole: PotholeResource
 ) -> dg.DataVersionsByPartition:
     """Raw vehicle sensor readings of a KST day, as they land in the lake."""
+    if pothole.samples:
+        # Local mode: the sample day exists before the lake is listed, so that the first
+        # observation (the demo's, on a fresh clone) reports its files rather than nothing.
+        key = (
+            context.partition_key
+            if context.has_partition_key
+            else pothole_daily_partitions.get_last_partition_key()
+        )
+        if key is not None:
+            written = lk.ensure_sample_day(
+                lake, date.fromisoformat(key), pothole.sample_readings_per_day
+            )
+            if written:
+                context.log.info(f"{RAW}: generated the sample day {key} ({written} readings)")
     today = datetime.now(KST).date()
     for back in range(7):
         key = (today - timedelta(days=back)).isoformat()

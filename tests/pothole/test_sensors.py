@@ -6,10 +6,12 @@ import os
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 
 from pothole_assets import lake_io as lk
 from pothole_assets.definitions import defs
 from pothole_assets.sensors import evaluate_raw_days
+from pothole_assets.sources import PotholeResource
 from resources import LakeResource
 
 KST = ZoneInfo("Asia/Seoul")
@@ -164,7 +166,9 @@ def test_observing_raw_input_records_a_version_per_arrived_day(local_lake: LakeR
     yesterday = (now.date() - dt.timedelta(days=1)).isoformat()
     _put(local_lake, yesterday, "merged_0000.parquet", 5, now)
     with dg.instance_for_test() as instance:
-        result = observe([raw_sensor_data], instance=instance, resources={"lake": local_lake})
+        # prod: the observation only looks, it never writes sample files
+        resources = {"lake": local_lake, "pothole": PotholeResource(samples=False)}
+        result = observe([raw_sensor_data], instance=instance, resources=resources)
         assert result.success
         (event,) = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
         observation = event.event_specific_data.asset_observation
@@ -181,3 +185,54 @@ def test_observing_raw_input_records_a_version_per_arrived_day(local_lake: LakeR
         assert dg.DataVersion(observation.tags["dagster/data_version"]) == (
             extract_data_version_from_entry(record.event_log_entry)
         )
+
+
+def _raw_observations(instance: dg.DagsterInstance) -> dict[str, dict]:
+    key = dg.AssetKey("raw_sensor_data")
+    records = instance.fetch_observations(key, limit=100).records
+    return {
+        r.event_log_entry.asset_observation.partition: r.event_log_entry.asset_observation.metadata
+        for r in records
+    }
+
+
+def test_first_local_observation_reports_the_sample_day(local_lake: LakeResource) -> None:
+    """On a fresh clone the first observation finds the local sample day, not an empty lake."""
+    from dagster._core.definitions.observe import observe
+
+    from pothole_assets.assets import raw_sensor_data
+    from pothole_assets.partitions import pothole_daily_partitions
+
+    sample_day = pothole_daily_partitions.get_last_partition_key()
+    assert not local_lake.list("")  # nothing generated yet
+    resources = {
+        "lake": local_lake,
+        "pothole": PotholeResource(samples=True, sample_readings_per_day=2_000),
+    }
+    with dg.instance_for_test() as instance:
+        # the UI's "Observe sources" (no partition)
+        assert observe([raw_sensor_data], instance=instance, resources=resources).success
+        observed = _raw_observations(instance)
+        assert list(observed) == [sample_day]
+        files = lk.parquet_objects(local_lake, lk.day_prefix(lk.RAW_PREFIX, sample_day))
+        assert files and observed[sample_day]["file_count"].value == len(files)
+        assert observed[sample_day]["bytes"].value == sum(f.size for f in files)
+        assert observed[sample_day]["success_marker"].value is True
+
+
+def test_demo_first_observation_on_a_fresh_clone_reports_files(
+    local_lake: LakeResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make demo`'s own code, on an empty lake: its raw_sensor_data observation has the files."""
+    from pothole_assets.partitions import pothole_daily_partitions
+    from resources.demo import run_location
+
+    monkeypatch.setenv("POTHOLE_TEST_LAKE", str(local_lake.local_root))
+    sample_day = pothole_daily_partitions.get_last_partition_key()
+    with dg.instance_for_test() as instance:
+        summary = run_location("pothole", "tests.pothole.raw_only_location", instance, log=False)
+        assert summary.ok and summary.partitions == {sample_day}
+        observed = _raw_observations(instance)
+    assert list(observed) == [sample_day]
+    assert observed[sample_day]["file_count"].value > 0
+    assert lk.parquet_objects(local_lake, lk.day_prefix(lk.RAW_PREFIX, sample_day))
