@@ -1,6 +1,8 @@
 """EC2 instances of the Spark cluster: start, wait until running and healthy, always stop."""
 
 import logging
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +13,31 @@ import dagster as dg
 from pydantic import Field
 
 logger = logging.getLogger(__name__)
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back while the block runs, then deliver the first one that came.
+
+    Terminating a Dagster run interrupts the step (SIGINT, SIGTERM mapped to it); an operator who
+    clicks terminate twice would otherwise interrupt the stop of the instances as well and leave
+    them running. Signals can only be handled on the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in HELD_SIGNALS}
+    for sig in HELD_SIGNALS:
+        signal.signal(sig, lambda signo, _frame: received.append(signo))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            signal.raise_signal(received[0])
 
 
 @dataclass(frozen=True)
@@ -89,9 +116,10 @@ class ClusterResource(dg.ConfigurableResource):
             )
             yield nodes
         finally:
-            log.info(f"cluster: stopping {len(ids)} instance(s)")
-            ec2.stop_instances(InstanceIds=ids)
-            ec2.get_waiter("instance_stopped").wait(
-                InstanceIds=ids, WaiterConfig=self._waiter_config()
-            )
-            log.info("cluster: stopped")
+            with interrupts_held():  # a second terminate must not skip the stop
+                log.info(f"cluster: stopping {len(ids)} instance(s)")
+                ec2.stop_instances(InstanceIds=ids)
+                ec2.get_waiter("instance_stopped").wait(
+                    InstanceIds=ids, WaiterConfig=self._waiter_config()
+                )
+                log.info("cluster: stopped")

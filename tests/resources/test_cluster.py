@@ -1,3 +1,7 @@
+import logging
+import os
+import signal
+
 import boto3
 import pytest
 
@@ -51,6 +55,34 @@ def test_instances_are_stopped_when_the_run_is_interrupted(moto_endpoint: str) -
     with pytest.raises(DagsterExecutionInterruptedError):
         with cluster.running():
             raise DagsterExecutionInterruptedError("run terminated by operator")
+    assert _states(cluster) == {"stopped"}
+
+
+class Terminated(Exception):
+    """What the run's interrupt handler raises (Dagster raises its own interrupt error)."""
+
+
+def test_a_second_terminate_during_the_stop_does_not_leave_instances_running(
+    moto_endpoint: str,
+) -> None:
+    cluster = _cluster(moto_endpoint, _instances(moto_endpoint, 2))
+
+    def interrupt(signo: int, frame: object) -> None:
+        raise Terminated(signo)
+
+    class TerminateAgainWhileStopping(logging.Logger):
+        def info(self, msg: object, *args: object, **kwargs: object) -> None:
+            if "stopping" in str(msg):
+                os.kill(os.getpid(), signal.SIGINT)  # the operator clicks terminate again
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        with pytest.raises(Terminated):
+            with cluster.running(TerminateAgainWhileStopping("test")):
+                assert _states(cluster) == {"running"}
+                os.kill(os.getpid(), signal.SIGINT)  # the first terminate
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert _states(cluster) == {"stopped"}
 
 
