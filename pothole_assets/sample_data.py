@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pothole_assets.geo import LocalProjection
+from pothole_assets.raw_layout import MEASURE_COLUMNS, RAW_COLUMNS
 from pothole_assets.reference import (
     BUMP_LAT,
     BUMP_LENGTH,
@@ -36,25 +37,9 @@ SAMPLING_MS = 100
 DEVICE_NOISE = {"OBD2": (0.3, 0.08), "DTG": (0.5, 0.12)}
 GPS_NOISE_M = 0.7
 
-RAW_COLUMNS = [
-    "timestamp",
-    "trip_id",
-    "vehicle_id",
-    "accel_x",
-    "accel_y",
-    "accel_z",
-    "gyro_x",
-    "gyro_y",
-    "gyro_z",
-    "velocity",
-    "lon",
-    "lat",
-    "hdop",
-    "satellites",
-]
 RAW_ARROW_SCHEMA = pa.schema(
     [("timestamp", pa.int64()), ("trip_id", pa.string()), ("vehicle_id", pa.string())]
-    + [(c, pa.float64()) for c in RAW_COLUMNS[3:13]]
+    + [(c, pa.float64()) for c in MEASURE_COLUMNS]
     + [("satellites", pa.int32())]
 )
 

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pothole_assets.geo import LocalProjection, bump_cells, segment_cells, with_midpoints
+from pothole_assets.raw_layout import MEASURE_COLUMNS
 
 KST = ZoneInfo("Asia/Seoul")
 
@@ -22,21 +23,7 @@ RAW_SCHEMA = T.StructType(
         T.StructField("timestamp", T.LongType()),
         T.StructField("trip_id", T.StringType()),
         T.StructField("vehicle_id", T.StringType()),
-        *[
-            T.StructField(name, T.DoubleType())
-            for name in (
-                "accel_x",
-                "accel_y",
-                "accel_z",
-                "gyro_x",
-                "gyro_y",
-                "gyro_z",
-                "velocity",
-                "lon",
-                "lat",
-                "hdop",
-            )
-        ],
+        *[T.StructField(name, T.DoubleType()) for name in MEASURE_COLUMNS],
         T.StructField("satellites", T.IntegerType()),
     ]
 )
@@ -114,18 +101,7 @@ def reject_reason(day: date, ranges: ValidRanges = ValidRanges()) -> Column:
         nulls = cond if nulls is None else nulls | cond
     assert nulls is not None
     nan = F.lit(False)
-    for name in (
-        "accel_x",
-        "accel_y",
-        "accel_z",
-        "gyro_x",
-        "gyro_y",
-        "gyro_z",
-        "velocity",
-        "lon",
-        "lat",
-        "hdop",
-    ):
+    for name in MEASURE_COLUMNS:
         nan = nan | F.isnan(name)
     accel = F.greatest(*(F.abs(F.col(c)) for c in ("accel_x", "accel_y", "accel_z")))
     gyro = F.greatest(*(F.abs(F.col(c)) for c in ("gyro_x", "gyro_y", "gyro_z")))
