@@ -1,6 +1,8 @@
 """Every SQL statement the report and productivity code executes compiles for Oracle."""
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import oracle
@@ -37,8 +39,9 @@ def test_ddl_compiles_for_oracle() -> None:
         assert column in week
 
 
-def test_every_executed_statement_compiles_for_oracle(sample_db: FarmDbResource) -> None:
-    engine = sample_db.get_engine()
+@contextmanager
+def executed(engine: sa.Engine) -> Iterator[list[sa.ClauseElement]]:
+    """Collect every SQL expression the engine executes inside the block."""
     statements: list[sa.ClauseElement] = []
 
     def capture(
@@ -53,6 +56,14 @@ def test_every_executed_statement_compiles_for_oracle(sample_db: FarmDbResource)
 
     sa.event.listen(engine, "before_execute", capture)
     try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_execute", capture)
+
+
+def test_every_executed_statement_compiles_for_oracle(sample_db: FarmDbResource) -> None:
+    engine = sample_db.get_engine()
+    with executed(engine) as statements:
         week = ReportWeek.before(SAMPLE_UNTIL)
         run_week(engine, week, "AM7", RunOptions(), inserter=sample_db.insert_rows)
         run_week(engine, week.next, "AM7", RunOptions(), inserter=sample_db.insert_rows)
@@ -72,8 +83,6 @@ def test_every_executed_statement_compiles_for_oracle(sample_db: FarmDbResource)
             ck.farms_without_logs(conn, seq, "AM7")
             ck.error_farms(conn, seq, "AM7")
             schedule_gate(conn)
-    finally:
-        sa.event.remove(engine, "before_execute", capture)
     assert len(statements) > 40
     dialect = oracle.dialect()
     compiled = [str(s.compile(dialect=dialect)) for s in statements]
@@ -90,23 +99,8 @@ def test_job_log_retention_compiles_for_oracle(sample_db: FarmDbResource) -> Non
     with engine.begin() as conn:
         old = now_kst() - dt.timedelta(days=200)
         logs = conn.execute(schema.ts_ins_job_log.update().values(start_dt=old)).rowcount
-    statements: list[sa.ClauseElement] = []
-
-    def capture(
-        conn: sa.Connection,
-        clauseelement: object,
-        multiparams: object,
-        params: object,
-        execution_options: object,
-    ) -> None:
-        if isinstance(clauseelement, sa.ClauseElement):
-            statements.append(clauseelement)
-
-    sa.event.listen(engine, "before_execute", capture)
-    try:
+    with executed(engine) as statements:
         result = purge_job_log(engine, months_before(now_kst(), 6), batch_size=logs // 2 + 1)
-    finally:
-        sa.event.remove(engine, "before_execute", capture)
     assert result.deleted == logs and result.batches == 2
     dialect = oracle.dialect()
     compiled = [str(s.compile(dialect=dialect)) for s in statements]
