@@ -20,6 +20,8 @@ from resources.embedded_pg import embedded_postgres_url, sqlalchemy_url
 # Rows per CSV chunk handed to COPY: large enough to amortise per-call overhead, small enough that
 # serialising the next chunk overlaps with the server ingesting the previous one.
 COPY_CHUNK_ROWS = 100_000
+# Advisory lock that serialises table creation across processes (any fixed number would do).
+DDL_LOCK_KEY = 80_020_001
 
 _engines: dict[tuple[str, str], sa.Engine] = {}
 _engines_lock = threading.Lock()
@@ -104,8 +106,14 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.search_path.split(",")[0].strip()
 
     def create_tables(self, metadata: sa.MetaData) -> None:
-        """Create the search-path schema and every table of `metadata` that is missing."""
+        """Create the search-path schema and every table of `metadata` that is missing.
+
+        Steps of one run start in parallel processes and may all find a table missing: the check
+        and the CREATE run under one advisory lock, since CREATE ... IF NOT EXISTS is not safe
+        against a concurrent CREATE of the same name in PostgreSQL.
+        """
         with self.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": DDL_LOCK_KEY})
             schemas = {t.schema for t in metadata.tables.values() if t.schema} | {
                 self.schema_name()
             }

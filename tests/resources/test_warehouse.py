@@ -1,4 +1,6 @@
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -119,3 +121,24 @@ def test_unconvertible_column_is_named(warehouse: WarehouseResource) -> None:
     frame["value"] = [1.0, object()]
     with pytest.raises(ValueError, match="column 'value'"):
         warehouse.copy_frame(frame, "readings")
+
+
+def test_steps_creating_the_same_tables_at_once_do_not_collide(pg_url: str, pg_schema: str) -> None:
+    metadata = sa.MetaData()
+    for n in range(8):
+        sa.Table(f"t{n}", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    warehouses = [WarehouseResource(url=pg_url, search_path=pg_schema) for _ in range(4)]
+    start = threading.Barrier(len(warehouses))
+
+    def create(warehouse: WarehouseResource) -> None:
+        start.wait()
+        warehouse.create_tables(metadata)
+
+    with ThreadPoolExecutor(len(warehouses)) as pool:
+        for future in [pool.submit(create, w) for w in warehouses]:
+            future.result()  # raises the UniqueViolation of a lost race
+    tables = warehouses[0].read_frame(
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = :s",
+        {"s": pg_schema},
+    )
+    assert tables["n"][0] == 8
