@@ -384,7 +384,7 @@ def production_monthly_totals(
             check_name=REJECTED_ROWS_CHECK,
             passed=share <= REJECTED_ROWS_MAX_SHARE,
             metadata={"rows_rejected": len(totals.rejected), "share": round(share, 4)},
-            description="Rows whose production_date is not an ISO day are kept aside.",
+            description="Rows whose production_date does not start with YYYY-MM- are kept aside.",
         ),
         dg.AssetCheckResult(
             check_name=LIVE_ROWS_BEFORE_CUTOFF_CHECK,
