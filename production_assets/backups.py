@@ -12,6 +12,7 @@ import re
 import shutil
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -172,15 +173,19 @@ def backup_database(
             method = consistent_copy(source, partial, busy_timeout_s)
         except (sqlite3.Error, OSError) as exc:
             raise BackupError(f"backup of {source} failed: {exc}") from exc
-        messages = integrity_check(partial, quick=True)
+        # Writing the copy to disk (I/O) and checking it (CPU, from the page cache) overlap.
+        with ThreadPoolExecutor(1) as pool:
+            synced = pool.submit(fsync_file, partial)
+            messages = integrity_check(partial, quick=True)
+            if is_ok(messages):
+                check = sqlite3.connect(f"{partial.resolve().as_uri()}?mode=ro", uri=True)
+                try:
+                    rows = int(check.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
+                finally:
+                    check.close()
+            synced.result()
         if not is_ok(messages):
             raise BackupError(f"backup of {source} failed quick_check: {'; '.join(messages[:5])}")
-        check = sqlite3.connect(f"{partial.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            rows = int(check.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0])
-        finally:
-            check.close()
-        fsync_file(partial)
         os.replace(partial, final)
     except BaseException:
         remove_copy(partial)
