@@ -113,12 +113,14 @@ def best_of(times: int, work: Callable[[], None]) -> float:
 def plain_copy(files: list[Path], folder: Path) -> None:
     """A baseline: `shutil.copyfile` of the file (and its WAL) as it lies on disk."""
     for path in files:
+        (folder / path.name).unlink(missing_ok=True)  # a new file, as a backup writes
         shutil.copyfile(path, folder / path.name)
 
 
 def kernel_copy(files: list[Path], folder: Path) -> None:
     """The other baseline: one `copy_file_range` loop per file, as `cp` does."""
     for path in files:
+        (folder / path.name).unlink(missing_ok=True)
         with open(path, "rb") as src, open(folder / path.name, "wb") as dest:
             while os.copy_file_range(src.fileno(), dest.fileno(), 1 << 30):
                 pass
