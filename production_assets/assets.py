@@ -29,6 +29,9 @@ REQUIRED_INDEXES_CHECK = "required_indexes_present"
 REJECTED_ROWS_CHECK = "rejected_rows_below_threshold"
 LIVE_ROWS_BEFORE_CUTOFF_CHECK = "live_rows_before_cutoff"
 REJECTED_ROWS_MAX_SHARE = 0.01
+# Steps that write the database files or the backups hold one slot of this concurrency pool
+# (limit 1 by the instance's default), so two of them never run at once, even in ad-hoc runs.
+FILES_POOL = "production_files"
 
 
 def _source_label(db: ProductionDbResource) -> str:
@@ -109,6 +112,7 @@ class IndexConfig(dg.Config):
     group_name=GROUP,
     kinds={"sqlite"},
     deps=[production_live_db, production_archive_dbs],
+    pool=FILES_POOL,
     check_specs=[
         dg.AssetCheckSpec(INTEGRITY_CHECK, asset="production_db_indexes"),
         dg.AssetCheckSpec(REQUIRED_INDEXES_CHECK, asset="production_db_indexes"),
@@ -198,7 +202,7 @@ def _last_analyzed(context: dg.AssetExecutionContext) -> dict[str, float]:
     return dict(value.value) if value is not None else {}  # type: ignore[arg-type]
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[production_db_indexes])
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[production_db_indexes], pool=FILES_POOL)
 def production_db_statistics(
     context: dg.AssetExecutionContext,
     config: StatisticsConfig,
@@ -266,7 +270,12 @@ class BackupConfig(dg.Config):
 
 # Backups do not wait for index healing or ANALYZE: a file those steps cannot handle must not
 # stop the other files from being backed up.
-@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[production_live_db, production_archive_dbs])
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sqlite"},
+    deps=[production_live_db, production_archive_dbs],
+    pool=FILES_POOL,
+)
 def production_db_backups(
     context: dg.AssetExecutionContext,
     config: BackupConfig,

@@ -9,7 +9,11 @@ import datetime as dt
 import dagster as dg
 
 from production_assets import backups, maintenance
-from production_assets.assets import production_db_backups, production_db_statistics
+from production_assets.assets import (
+    FILES_POOL,
+    production_db_backups,
+    production_db_statistics,
+)
 from production_assets.sources import ProductionDbResource
 
 WAL_SIZE_CHECK = "wal_below_limit"
@@ -18,7 +22,7 @@ BACKUPS_CURRENT_CHECK = "backups_current"
 BACKUP_MAX_AGE = dt.timedelta(hours=26)
 
 
-@dg.asset_check(asset=production_db_statistics, name=WAL_SIZE_CHECK)
+@dg.asset_check(asset=production_db_statistics, name=WAL_SIZE_CHECK, pool=FILES_POOL)
 def production_db_wal_check(production_db: ProductionDbResource) -> dg.AssetCheckResult:
     """Each file's WAL stays under the limit; an oversized WAL is checkpointed first."""
     limit = int(production_db.wal_limit_mb * 1024**2)

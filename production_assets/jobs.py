@@ -7,6 +7,7 @@ import dagster as dg
 
 from production_assets import backups, rollover
 from production_assets.assets import (
+    FILES_POOL,
     production_archive_dbs,
     production_db_backups,
     production_db_indexes,
@@ -48,7 +49,7 @@ class RolloverConfig(dg.Config):
     year: int
 
 
-@dg.op
+@dg.op(pool=FILES_POOL)
 def archive_rollover(
     context: dg.OpExecutionContext, config: RolloverConfig, production_db: ProductionDbResource
 ) -> None:
@@ -112,7 +113,7 @@ class RestoreConfig(dg.Config):
     backup_file: str
 
 
-@dg.op
+@dg.op(pool=FILES_POOL)
 def restore_backup(
     context: dg.OpExecutionContext, config: RestoreConfig, production_db: ProductionDbResource
 ) -> None:

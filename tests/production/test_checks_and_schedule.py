@@ -6,7 +6,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import yaml
 
+from production_assets.assets import FILES_POOL
 from production_assets.checks import production_db_free_disk_check, production_db_wal_check
 from production_assets.definitions import defs
 from production_assets.maintenance import wal_size
@@ -71,3 +73,27 @@ def test_maintenance_runs_daily_at_two_in_the_morning_kst() -> None:
     assert {"production_db_indexes", "production_db_statistics", "production_db_backups"} <= {
         n.name for n in job.nodes
     }
+
+
+def test_every_step_that_writes_the_files_holds_the_files_pool() -> None:
+    """Two writers never overlap, whichever runs they are in (the instance limits pools to 1)."""
+    writers = {
+        "production_db_indexes",
+        "production_db_statistics",
+        "production_db_backups",
+        "production_db_statistics_wal_below_limit",
+        "archive_rollover",
+        "restore_backup",
+    }
+    pools: dict[str, str | None] = {}
+    for job_name in (
+        "production_maintenance_job",
+        "production_archive_rollover_job",
+        "production_restore_job",
+        "production_monthly_totals_job",
+    ):
+        for node in defs.resolve_job_def(job_name).graph.node_defs:
+            pools[node.name] = node.pool
+    assert {name for name, pool in pools.items() if pool == FILES_POOL} == writers
+    instance_config = yaml.safe_load(Path("dagster.yaml").read_text())
+    assert instance_config["concurrency"]["pools"]["default_limit"] == 1
