@@ -25,7 +25,7 @@ from production_assets.databases import (
     require_table,
 )
 from production_assets.maintenance import integrity_check, is_ok
-from production_assets.snapshots import consistent_copy, copy_database, remove_copy
+from production_assets.snapshots import consistent_copy, remove_copy
 
 KST = ZoneInfo("Asia/Seoul")
 STAMP_FORMAT = "%Y%m%d_%H%M%S"
@@ -290,11 +290,7 @@ def restore_backup(backup: Path, target: Path, now: dt.datetime | None = None) -
     staged = target.with_name(f".{target.name}.restore.tmp")
     staged.unlink(missing_ok=True)
     try:
-        src = connect_ro(backup)
-        try:
-            copy_database(src, staged)
-        finally:
-            src.close()
+        consistent_copy(backup, staged)
         messages = integrity_check(staged, quick=True)
         if not is_ok(messages):
             raise BackupError(f"restored copy of {backup} failed quick_check: {messages[:5]}")

@@ -14,6 +14,7 @@ from production_assets.assets import (
     production_db_backups,
     production_db_statistics,
 )
+from production_assets.databases import wal_size
 from production_assets.sources import ProductionDbResource
 
 WAL_SIZE_CHECK = "wal_below_limit"
@@ -28,7 +29,7 @@ def production_db_wal_check(production_db: ProductionDbResource) -> dg.AssetChec
     limit = int(production_db.wal_limit_mb * 1024**2)
     sizes: dict[str, dict[str, int | bool]] = {}
     for db in production_db.layout().files:
-        before = maintenance.wal_size(db.path)
+        before = wal_size(db.path)
         entry: dict[str, int | bool] = {"before_bytes": before, "after_bytes": before}
         if before > limit and db.path.exists():
             result = maintenance.checkpoint(db.path)

@@ -23,7 +23,6 @@ from production_assets.backups import (
     KST,
     BackupError,
     backup_database,
-    copy_database,
     fsync_file,
     retire_wal,
     set_aside,
@@ -39,6 +38,7 @@ from production_assets.databases import (
     signature,
 )
 from production_assets.maintenance import integrity_check, is_ok
+from production_assets.snapshots import consistent_copy, copy_database
 
 MARKER_TABLE = "platform_rollover"
 COLUMNS = "production_date, lot_number, item_code, item_name, good_quantity"
@@ -140,11 +140,7 @@ def _build_archive(
 ) -> ArchiveMerge:
     """Write the new archive into `target`: the existing archive (if any) plus the year's rows."""
     if existing is not None:
-        src = connect_ro(existing)
-        try:
-            copy_database(src, target)
-        finally:
-            src.close()
+        consistent_copy(existing, target)
     conn = sqlite3.connect(target)
     try:
         create_schema(conn)

@@ -10,8 +10,8 @@ import yaml
 
 from production_assets.assets import FILES_POOL
 from production_assets.checks import production_db_free_disk_check, production_db_wal_check
+from production_assets.databases import wal_size
 from production_assets.definitions import defs
-from production_assets.maintenance import wal_size
 from production_assets.schedules import production_maintenance_schedule
 from production_assets.sources import ProductionDbResource
 
