@@ -1,5 +1,6 @@
-"""Code location 'card': shared resources, failure alerts and run retention."""
+"""Code location 'card': shared resources, failure alerts and run retention (no assets yet)."""
 
-from resources import platform_definitions
+from resources import load_settings, location_definitions
 
-defs = platform_definitions("card")
+settings = load_settings()
+defs = location_definitions("card", settings)

@@ -1,5 +1,6 @@
-"""Code location 'energy': shared resources, failure alerts and run retention."""
+"""Code location 'energy': shared resources, failure alerts and run retention (no assets yet)."""
 
-from resources import platform_definitions
+from resources import load_settings, location_definitions
 
-defs = platform_definitions("energy")
+settings = load_settings()
+defs = location_definitions("energy", settings)

@@ -1,5 +1,7 @@
 """Environment selection: the resources every code location binds, under the same keys."""
 
+from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
 import dagster as dg
@@ -80,4 +82,49 @@ def platform_definitions(location: str, settings: PlatformSettings | None = None
         sensors=[make_run_failure_alert_sensor(location)],
         jobs=[retention_job],
         schedules=[retention_schedule],
+    )
+
+
+def _load_assets(modules: Sequence[ModuleType]) -> list[Any]:
+    """Every asset of `modules`; a package (an `assets/` folder) is searched with its submodules."""
+    found: list[Any] = []
+    for module in modules:
+        if hasattr(module, "__path__"):
+            found.extend(dg.load_assets_from_package_module(module))
+        else:
+            found.extend(dg.load_assets_from_modules([module]))
+    return found
+
+
+def location_definitions(
+    location: str,
+    settings: PlatformSettings,
+    *,
+    asset_modules: Sequence[ModuleType] = (),
+    check_modules: Sequence[ModuleType] = (),
+    jobs: Sequence[Any] = (),
+    schedules: Sequence[dg.ScheduleDefinition] = (),
+    sensors: Sequence[dg.SensorDefinition] = (),
+    resources: Mapping[str, Any] | None = None,
+) -> dg.Definitions:
+    """A code location, assembled by the one recipe every domain follows.
+
+    `settings` are loaded once by the location's `definitions.py` and passed here and to the
+    domain's resource, schedule and sensor factories; assets and checks are collected from their
+    modules; the platform's shared resources, failure alerts and run retention are merged in.
+    """
+    return dg.Definitions.merge(
+        platform_definitions(location, settings),
+        dg.Definitions(
+            assets=_load_assets(asset_modules),
+            asset_checks=[
+                check
+                for module in check_modules
+                for check in dg.load_asset_checks_from_modules([module])
+            ],
+            jobs=list(jobs),
+            schedules=list(schedules),
+            sensors=list(sensors),
+            resources=dict(resources or {}),
+        ),
     )
