@@ -1,43 +1,37 @@
 """Assets of the weekly pig-farm report: the TS_INS_* tables and TS_PRODUCTIVITY."""
 
 import datetime as dt
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 from pydantic import Field
 
 from inspig_assets import checks as ck
+from inspig_assets.options import RunOptions, RunRefused, gate_open
 from inspig_assets.partitions import (
     inspig_month_partitions,
     inspig_report_partitions,
     inspig_week_partitions,
     split_report_key,
 )
-from inspig_assets.periods import ReportWeek, now_kst
-from inspig_assets.productivity import StatPeriod, all_farms, save_rows, service_farms
-from inspig_assets.report import RunOptions, RunRefused, RunResult, run_week, schedule_gate
-from inspig_assets.sample import SampleSpec, ensure_sample
-from inspig_assets.sources import ProductivityApiResource
+from inspig_assets.periods import ReportWeek
+from inspig_assets.productivity import (
+    StatPeriod,
+    all_farms,
+    save_rows,
+    service_farms,
+    stat_periods,
+)
+from inspig_assets.report import RunResult, run_week
+from inspig_assets.sources import InspigSampleResource, ProductivityApiResource
+from inspig_assets.targets import schedule_gate
 from resources.farm_db import FarmDbResource
-from resources.settings import load_settings
+from resources.kst import now_kst
+from resources.metadata import Stopwatch, md_table, partition_metadata
+from resources.policies import STANDARD_RETRY
 
 GROUP = "inspig"
 KINDS = {"oracle"}
-RETRY = dg.RetryPolicy(
-    max_retries=2, delay=1, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
-
-
-def prepare_farm_db(farm_db: FarmDbResource, log: dg.DagsterLogManager | None = None) -> None:
-    """Locally, create the tables and the sample farms when missing (Oracle is used as it is).
-
-    The sample's size is the setting INSPIG_SAMPLE_FARMS (default 50), read when it is generated.
-    """
-    if farm_db.is_oracle:
-        return
-    spec = SampleSpec(farms=load_settings().inspig_sample_farms, until=now_kst().date())
-    ensure_sample(farm_db.get_engine(), spec, farm_db.insert_rows, log=log.info if log else print)
 
 
 # -- productivity ----------------------------------------------------------------------------------
@@ -45,40 +39,43 @@ def _collect(
     context: dg.AssetExecutionContext,
     farm_db: FarmDbResource,
     api: ProductivityApiResource,
-    periods: list[StatPeriod],
-    monthly: bool,
+    sample: InspigSampleResource,
+    period: Callable[[dt.date], StatPeriod],
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    prepare_farm_db(farm_db, context.log)
-    started = time.perf_counter()
+    """Collect and save every period of the run's window (weeks or months, oldest first)."""
+    sample.prepare(farm_db, context.log.info)
+    clock = Stopwatch()
+    window = context.partition_time_window
+    periods = stat_periods(window.start.date(), window.end.date(), period)
     written, farms_total, failed_all = 0, 0, {}
     engine = farm_db.get_engine()
-    for period in periods:
+    for p in periods:
         with engine.begin() as conn:
-            farms = (
-                all_farms(conn) if monthly else service_farms(conn, period.last + dt.timedelta(1))
-            )
-            rows, failed = api.collect(conn, farms, period)
+            # months: every farm in use; weeks: the service farms as of the Monday after
+            monthly = p.period == "M"
+            farms = all_farms(conn) if monthly else service_farms(conn, p.last + dt.timedelta(1))
+            rows, failed = api.collect(conn, farms, p)
             if farms and len(failed) == len(farms):
                 first = next(iter(failed.values()))
                 raise dg.Failure(
-                    f"productivity {period.label}: every farm failed; first error: {first}",
+                    f"productivity {p.label}: every farm failed; first error: {first}",
                     metadata={"failed_farms": len(failed), "source": api.source_label},
                 )
             ok = [f for f in farms if f not in failed]
-            written += save_rows(conn, rows, ok, period, farm_db.insert_rows, now_kst())
+            written += save_rows(conn, rows, ok, p, farm_db.insert_rows, now_kst())
         farms_total += len(farms)
-        failed_all.update({f"{period.label}/{f}": m for f, m in failed.items()})
-        context.log.info(f"productivity {period.label}: {len(farms)} farm(s), {len(rows)} row(s)")
+        failed_all.update({f"{p.label}/{f}": m for f, m in failed.items()})
+        context.log.info(f"productivity {p.label}: {len(farms)} farm(s), {len(rows)} row(s)")
     yield dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": written,
-            "periods": ", ".join(p.label for p in periods),
-            "farms": farms_total,
-            "farms_failed": len(failed_all),
-            "source": api.source_label,
-            "database": farm_db.source_label,
-            "elapsed_sec": round(time.perf_counter() - started, 2),
-        }
+        metadata=partition_metadata(
+            rows=written,
+            source=api.source_label,
+            elapsed=clock,
+            periods=", ".join(p.label for p in periods),
+            farms=farms_total,
+            farms_failed=len(failed_all),
+            database=farm_db.source_label,
+        )
     )
     yield dg.AssetCheckResult(
         check_name=ck.CHECK_PRODUCTIVITY,
@@ -95,22 +92,17 @@ def _collect(
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds=KINDS,
     group_name=GROUP,
-    retry_policy=RETRY,
+    retry_policy=STANDARD_RETRY,
     check_specs=[dg.AssetCheckSpec(ck.CHECK_PRODUCTIVITY, asset="ts_productivity")],
 )
 def ts_productivity(
     context: dg.AssetExecutionContext,
     farm_db: FarmDbResource,
     productivity_api: ProductivityApiResource,
+    inspig_sample: InspigSampleResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Weekly productivity of the service farms (PCODE 031–035: PSY, MSY, sow inventory, …)."""
-    window = context.partition_time_window
-    monday = window.start.date()
-    periods = []
-    while monday < window.end.date():
-        periods.append(StatPeriod.week(monday))
-        monday += dt.timedelta(days=7)
-    yield from _collect(context, farm_db, productivity_api, periods, monthly=False)
+    yield from _collect(context, farm_db, productivity_api, inspig_sample, StatPeriod.week)
 
 
 @dg.asset(
@@ -118,22 +110,17 @@ def ts_productivity(
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds=KINDS,
     group_name=GROUP,
-    retry_policy=RETRY,
+    retry_policy=STANDARD_RETRY,
     check_specs=[dg.AssetCheckSpec(ck.CHECK_PRODUCTIVITY, asset="ts_productivity_monthly")],
 )
 def ts_productivity_monthly(
     context: dg.AssetExecutionContext,
     farm_db: FarmDbResource,
     productivity_api: ProductivityApiResource,
+    inspig_sample: InspigSampleResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Monthly productivity of every farm in use (PCODE 031–035, PERIOD M)."""
-    window = context.partition_time_window
-    first = window.start.date()
-    periods = []
-    while first < window.end.date():
-        periods.append(StatPeriod.month(first))
-        first = StatPeriod.month(first).last + dt.timedelta(days=1)
-    yield from _collect(context, farm_db, productivity_api, periods, monthly=True)
+    yield from _collect(context, farm_db, productivity_api, inspig_sample, StatPeriod.month)
 
 
 # -- weekly report --------------------------------------------------------------------------------
@@ -179,6 +166,7 @@ _WEEK_DEP = dg.AssetDep(
     "ts_productivity",
     partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="week"),
 )
+REPORT_TABLES = ("ts_ins_master", "ts_ins_week", "ts_ins_week_sub", "ts_ins_job_log")
 REPORT_SPECS = [
     dg.AssetSpec(
         "ts_ins_master",
@@ -210,248 +198,138 @@ REPORT_SPECS = [
         skippable=True,
     ),
 ]
-REPORT_CHECKS = [
-    dg.AssetCheckSpec(ck.CHECK_FARMS_COMPLETE, asset="ts_ins_week"),
-    dg.AssetCheckSpec(ck.CHECK_MASTER_COUNTS, asset="ts_ins_master"),
-    dg.AssetCheckSpec(ck.CHECK_FIXED_ROWS, asset="ts_ins_week_sub"),
-    dg.AssetCheckSpec(ck.CHECK_JOB_LOG, asset="ts_ins_job_log"),
-]
 
 
-def _dry_run_checks() -> Iterator[dg.AssetCheckResult]:
-    """A dry run writes nothing: every report check passes, marked as a dry run."""
-    for spec in REPORT_CHECKS:
-        yield dg.AssetCheckResult(
-            asset_key=spec.asset_key, check_name=spec.name, passed=True, metadata={"dry_run": True}
-        )
+def _gate_closed(context: dg.AssetExecutionContext, farm_db: FarmDbResource) -> str | None:
+    """Why a scheduled run must not build (the gate may close while the run waits in the queue)."""
+    if not context.run.tags.get("dagster/schedule_name"):
+        return None  # manual runs and backfills ignore the gate
+    with farm_db.get_engine().connect() as conn:
+        gate = schedule_gate(conn)
+    return None if gate_open(gate) else f"TA_SYS_CONFIG.INS_SCHEDULE_YN={gate!r}"
 
 
 @dg.multi_asset(
     name="ts_ins_weekly_report",
     specs=REPORT_SPECS,
-    check_specs=REPORT_CHECKS,
+    check_specs=ck.REPORT_CHECKS,
     partitions_def=inspig_report_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
 )
 def ts_ins_weekly_report(
-    context: dg.AssetExecutionContext, config: WeeklyReportConfig, farm_db: FarmDbResource
+    context: dg.AssetExecutionContext,
+    config: WeeklyReportConfig,
+    farm_db: FarmDbResource,
+    inspig_sample: InspigSampleResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """The weekly farm report of one week and schedule group (all ten processors)."""
-    # A backfill is one run over a range: weeks oldest first (each compares with the week before).
-    runs = sorted(split_report_key(k) for k in context.partition_keys)
-    week_key, group = runs[0]
-    week = ReportWeek.of_monday(dt.date.fromisoformat(week_key))
+    """The weekly farm reports of the run's weeks and schedule groups (all ten processors)."""
+    clock = Stopwatch()
     options = config.options()
     try:
         options.validate()
     except RunRefused as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
-    prepare_farm_db(farm_db, context.log)
-    engine = farm_db.get_engine()
-    schedule = context.run.tags.get("dagster/schedule_name")
-    if schedule:
-        with engine.connect() as conn:
-            gate = schedule_gate(conn)
-        if gate not in ("Y", "T"):
-            context.log.warning(
-                f"skipped: TA_SYS_CONFIG.INS_SCHEDULE_YN is {gate!r} (Y or T runs the scheduled "
-                f"batch); {week.label} group {group} was not built. Manual runs ignore the gate."
-            )
-            for spec in REPORT_CHECKS:  # the tables are not materialized; the checks say why
-                yield dg.AssetCheckResult(
-                    asset_key=spec.asset_key,
-                    check_name=spec.name,
-                    passed=False,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"skipped": f"TA_SYS_CONFIG.INS_SCHEDULE_YN={gate!r}"},
-                )
-            return
-    if len(runs) > 1:
-        yield from _report_range(context, runs, options, farm_db)
+    inspig_sample.prepare(farm_db, context.log.info)
+    closed = _gate_closed(context, farm_db)
+    if closed:
+        context.log.warning(
+            f"skipped: {closed} (Y or T runs the scheduled batch); "
+            f"{', '.join(context.partition_keys)} not built. Manual runs ignore the gate."
+        )
+        yield from ck.report_checks_not_run({"skipped": closed}, passed=False)
         return
-    result = run_week(
-        engine, week, group, options, inserter=farm_db.insert_rows, log=context.log.info
-    )
-    yield from report_results(result, farm_db, group)
-
-
-def _report_range(
-    context: dg.AssetExecutionContext,
-    runs: list[tuple[str, str]],
-    options: RunOptions,
-    farm_db: FarmDbResource,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """A backfill over many weeks and groups in one run: each week and group as a scheduled run."""
+    # One run covers one partition or a range: weeks oldest first (each compares with the week
+    # before), AM7 before PM2.
+    results: list[RunResult] = []
     engine = farm_db.get_engine()
-    results: list[tuple[RunResult, str]] = []
-    for week_key, group in runs:
+    for week_key, group in sorted(split_report_key(k) for k in context.partition_keys):
         week = ReportWeek.of_monday(dt.date.fromisoformat(week_key))
         context.log.info(f"{week.label} group {group}")
-        result = run_week(
-            engine, week, group, options, inserter=farm_db.insert_rows, log=context.log.info
+        results.append(
+            run_week(
+                engine, week, group, options, inserter=farm_db.insert_rows, log=context.log.info
+            )
         )
-        results.append((result, group))
-    # One materialization per table covers every partition of the range; per-run figures inside.
-    summary = {
-        f"{r.week.dt_from.isoformat()}|{g}": {
+    yield from report_materializations(results, farm_db.source_label, clock)
+    if options.dry_run:
+        yield from ck.report_checks_not_run({"dry_run": True}, passed=True)
+        return
+    with engine.connect() as conn:
+        yield from ck.report_check_results(conn, [_built(r) for r in results])
+
+
+def _partition(result: RunResult) -> str:
+    """`2026-11-09|AM7`: the week's Monday and the group, as the UI names the partition."""
+    return f"{result.week.dt_from.isoformat()}|{result.group}"
+
+
+def _built(result: RunResult) -> ck.BuiltPartition:
+    assert result.master_seq is not None and result.group is not None
+    return ck.BuiltPartition(_partition(result), result.week.label, result.master_seq, result.group)
+
+
+def report_materializations(
+    results: list[RunResult], source: str, clock: Stopwatch
+) -> Iterator[dg.MaterializeResult]:
+    """One materialization per table for every partition of the run (figures per one in `runs`)."""
+    dry_run = results[0].dry_run
+    runs = {
+        _partition(r): {
             "master_seq": r.master_seq,
+            "master_status": r.master_status,
             "targets": len(r.targets),
             "built": len(r.to_build),
             "complete_kept": len(r.kept_complete),
             "errors": len(r.errors),
-            "master_status": r.master_status,
         }
-        for r, g in results
+        for r in results
     }
     common = {
         "partitions": len(results),
-        "weeks": ", ".join(sorted({r.week.label for r, _ in results})),
-        "groups": ", ".join(sorted({g for _, g in results})),
-        "database": farm_db.source_label,
-        "dry_run": options.dry_run,
-        "runs": dg.MetadataValue.json(summary),
+        "weeks": ", ".join(sorted({r.week.label for r in results})),
+        "groups": ", ".join(sorted({str(r.group) for r in results})),
+        "dry_run": dry_run,
+        "runs": dg.MetadataValue.json(runs),
+        "runs_table": md_table([{"partition": k, **v} for k, v in runs.items()]),
+    }
+    if dry_run:
+        plan = {
+            "would_build": dg.MetadataValue.json({_partition(r): r.to_build for r in results}),
+            "complete_kept": dg.MetadataValue.json(
+                {_partition(r): r.kept_complete for r in results}
+            ),
+        }
+        for key in REPORT_TABLES:
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata=partition_metadata(rows=0, source=source, elapsed=clock, **common, **plan),
+            )
+        return
+    errors = {f"{_partition(r)}/{f}": m[:300] for r in results for f, m in r.errors.items()}
+    extra = {
+        "ts_ins_master": {
+            "master_seqs": dg.MetadataValue.json(sorted({r.master_seq for r in results})),
+            "deleted": dg.MetadataValue.json({_partition(r): r.deleted for r in results}),
+        },
+        "ts_ins_week": {
+            "target_farms": sum(len(r.targets) for r in results),
+            "farms_ok": sum(len(r.completed) for r in results),
+            "farms_error": len(errors),
+            "farms_kept_complete": sum(len(r.kept_complete) for r in results),
+            "failed_farms": dg.MetadataValue.json(dict(list(errors.items())[: ck.LISTED])),
+        },
     }
     rows = {
-        "ts_ins_master": len({r.master_seq for r, _ in results if r.master_seq is not None}),
-        "ts_ins_week": sum(len(r.to_build) for r, _ in results),
-        "ts_ins_week_sub": sum(r.sub_rows for r, _ in results),
-        "ts_ins_job_log": sum(r.job_log_rows for r, _ in results),
+        "ts_ins_master": len({r.master_seq for r in results}),
+        "ts_ins_week": sum(len(r.to_build) for r in results),
+        "ts_ins_week_sub": sum(r.sub_rows for r in results),
+        "ts_ins_job_log": sum(r.job_log_rows for r in results),
     }
-    for key, count in rows.items():
+    for key in REPORT_TABLES:
         yield dg.MaterializeResult(
             asset_key=key,
-            metadata={**common, "dagster/row_count": 0 if options.dry_run else count},
-        )
-    if options.dry_run:
-        yield from _dry_run_checks()
-        return
-    failed: dict[str, str] = {}
-    mismatch: dict[str, list[int]] = {}
-    missing: dict[str, list[str]] = {}
-    no_logs: dict[str, object] = {}
-    with engine.connect() as conn:
-        for r, g in results:
-            assert r.master_seq is not None
-            part = f"{r.week.dt_from.isoformat()}|{g}"
-            failed.update(
-                {f"{part}/{f}": m[:300] for f, m in ck.error_farms(conn, r.master_seq, g).items()}
-            )
-            mismatch.update(
-                {
-                    f"{r.week.label}/{k}": list(v)
-                    for k, v in ck.master_count_mismatch(conn, r.master_seq).items()
-                }
-            )
-            missing.update(
-                {f"{part}/{f}": v for f, v in ck.missing_fixed_rows(conn, r.master_seq, g).items()}
-            )
-            lacking = ck.farms_without_logs(conn, r.master_seq, g)
-            if lacking:
-                no_logs[part] = lacking
-    outcomes = (
-        ("ts_ins_week", ck.CHECK_FARMS_COMPLETE, failed, "failed_farms"),
-        ("ts_ins_master", ck.CHECK_MASTER_COUNTS, mismatch, "mismatch"),
-        ("ts_ins_week_sub", ck.CHECK_FIXED_ROWS, missing, "missing"),
-        ("ts_ins_job_log", ck.CHECK_JOB_LOG, no_logs, "farms_without_logs"),
-    )
-    for asset, name, found, label in outcomes:
-        yield dg.AssetCheckResult(
-            asset_key=asset,
-            check_name=name,
-            passed=not found,
-            metadata={label: dg.MetadataValue.json(dict(list(found.items())[:100]))},
-        )
-
-
-def report_results(
-    result: RunResult, farm_db: FarmDbResource, group: str
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Materialization metadata of the four tables, then the four checks."""
-    common = {
-        "week": result.week.label,
-        "group": group,
-        "database": farm_db.source_label,
-        "dry_run": result.dry_run,
-    }
-    if result.dry_run:
-        plan = {
-            **common,
-            "target_farms": len(result.targets),
-            "would_build": dg.MetadataValue.json(result.to_build),
-            "complete_kept": dg.MetadataValue.json(result.kept_complete),
-            "dagster/row_count": 0,
-        }
-        for key in ("ts_ins_master", "ts_ins_week", "ts_ins_week_sub", "ts_ins_job_log"):
-            yield dg.MaterializeResult(asset_key=key, metadata=plan)
-        yield from _dry_run_checks()
-        return
-    counts = result.master_counts
-    yield dg.MaterializeResult(
-        asset_key="ts_ins_master",
-        metadata={
-            **common,
-            "dagster/row_count": 1,
-            "master_seq": result.master_seq,
-            "status": result.master_status,
-            "target_cnt": counts.get("target", 0),
-            "complete_cnt": counts.get("complete", 0),
-            "error_cnt": counts.get("error", 0),
-            "deleted": dg.MetadataValue.json(result.deleted),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="ts_ins_week",
-        metadata={
-            **common,
-            "dagster/row_count": len(result.to_build),
-            "target_farms": len(result.targets),
-            "farms_ok": len(result.completed),
-            "farms_error": len(result.errors),
-            "farms_kept_complete": len(result.kept_complete),
-            "failed_farms": dg.MetadataValue.json(
-                {str(f): m[:300] for f, m in list(result.errors.items())[:100]}
+            metadata=partition_metadata(
+                rows=rows[key], source=source, elapsed=clock, **common, **extra.get(key, {})
             ),
-            "elapsed_sec": round(result.elapsed_sec, 2),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="ts_ins_week_sub", metadata={**common, "dagster/row_count": result.sub_rows}
-    )
-    yield dg.MaterializeResult(
-        asset_key="ts_ins_job_log", metadata={**common, "dagster/row_count": result.job_log_rows}
-    )
-    seq = result.master_seq
-    assert seq is not None
-    with farm_db.get_engine().connect() as conn:
-        failed = ck.error_farms(conn, seq, group)
-        mismatch = ck.master_count_mismatch(conn, seq)
-        missing = ck.missing_fixed_rows(conn, seq, group)
-        no_logs = ck.farms_without_logs(conn, seq, group)
-    yield dg.AssetCheckResult(
-        asset_key="ts_ins_week",
-        check_name=ck.CHECK_FARMS_COMPLETE,
-        passed=not failed,
-        metadata={
-            "failed_farms": dg.MetadataValue.json({str(f): m[:300] for f, m in failed.items()}),
-            "failed_count": len(failed),
-        },
-    )
-    yield dg.AssetCheckResult(
-        asset_key="ts_ins_master",
-        check_name=ck.CHECK_MASTER_COUNTS,
-        passed=not mismatch,
-        metadata={"mismatch": dg.MetadataValue.json({k: list(v) for k, v in mismatch.items()})},
-    )
-    yield dg.AssetCheckResult(
-        asset_key="ts_ins_week_sub",
-        check_name=ck.CHECK_FIXED_ROWS,
-        passed=not missing,
-        metadata={"missing": dg.MetadataValue.json({str(k): v for k, v in missing.items()})},
-    )
-    yield dg.AssetCheckResult(
-        asset_key="ts_ins_job_log",
-        check_name=ck.CHECK_JOB_LOG,
-        passed=not no_logs,
-        metadata={"farms_without_logs": dg.MetadataValue.json(no_logs)},
-    )
+        )

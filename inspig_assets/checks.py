@@ -1,5 +1,13 @@
-"""Asset checks of the weekly report tables: evaluated from the database after each run."""
+"""Asset checks of the inspig tables: their names and the report checks, read from the database.
 
+The report asset declares `REPORT_CHECKS` and yields their results after each run.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
 import sqlalchemy as sa
 
 from inspig_assets import schema as t
@@ -10,6 +18,17 @@ CHECK_MASTER_COUNTS = "master_counts_match_week_rows"
 CHECK_FIXED_ROWS = "complete_reports_have_fixed_rows"
 CHECK_JOB_LOG = "job_log_row_per_processor"
 CHECK_PRODUCTIVITY = "productivity_farms_collected"
+
+# The report's four checks: (asset, check name), in the order they are evaluated.
+REPORT_CHECK_KEYS = (
+    ("ts_ins_week", CHECK_FARMS_COMPLETE),
+    ("ts_ins_master", CHECK_MASTER_COUNTS),
+    ("ts_ins_week_sub", CHECK_FIXED_ROWS),
+    ("ts_ins_job_log", CHECK_JOB_LOG),
+)
+REPORT_CHECKS = [dg.AssetCheckSpec(name, asset=asset) for asset, name in REPORT_CHECK_KEYS]
+# Entries of a failing check's metadata listing (the UI shows the first ones).
+LISTED = 100
 
 # (GUBUN, SUB_GUBUN) → rows every COMPLETE report has, even for a farm without sows.
 FIXED_ROWS: dict[tuple[str, str], int] = {
@@ -141,3 +160,68 @@ def error_farms(conn: sa.Connection, master_seq: int, group: str) -> dict[int, s
         if farm in farms:
             messages[farm] = message or ""
     return {f: messages.get(f, status) for f, status in sorted(farms.items())}
+
+
+@dataclass(frozen=True)
+class BuiltPartition:
+    """One week and group a report run built: the partition, its week's master and the group."""
+
+    partition: str
+    week_label: str
+    master_seq: int
+    group: str
+
+
+def report_check_results(
+    conn: sa.Connection, built: Sequence[BuiltPartition]
+) -> Iterator[dg.AssetCheckResult]:
+    """The four report checks over every partition of a run (a single week is a range of one).
+
+    Findings are keyed `partition/farm` (`week/count` for the master counts, `partition` for
+    the farms without logs).
+    """
+    failed: dict[str, str] = {}
+    mismatch: dict[str, list[int]] = {}
+    missing: dict[str, list[str]] = {}
+    no_logs: dict[str, list[int]] = {}
+    for b in built:
+        for farm, message in error_farms(conn, b.master_seq, b.group).items():
+            failed[f"{b.partition}/{farm}"] = message[:300]
+        for name, counts in master_count_mismatch(conn, b.master_seq).items():
+            mismatch[f"{b.week_label}/{name}"] = list(counts)
+        for farm, kinds in missing_fixed_rows(conn, b.master_seq, b.group).items():
+            missing[f"{b.partition}/{farm}"] = kinds
+        lacking = farms_without_logs(conn, b.master_seq, b.group)
+        if lacking:
+            no_logs[b.partition] = lacking
+    found: dict[str, tuple[str, dict[str, Any]]] = {
+        CHECK_FARMS_COMPLETE: ("failed_farms", failed),
+        CHECK_MASTER_COUNTS: ("mismatch", mismatch),
+        CHECK_FIXED_ROWS: ("missing", missing),
+        CHECK_JOB_LOG: ("farms_without_logs", no_logs),
+    }
+    for asset, name in REPORT_CHECK_KEYS:
+        label, findings = found[name]
+        yield dg.AssetCheckResult(
+            asset_key=asset,
+            check_name=name,
+            passed=not findings,
+            metadata={
+                label: dg.MetadataValue.json(dict(list(findings.items())[:LISTED])),
+                f"{label}_count": len(findings),
+            },
+        )
+
+
+def report_checks_not_run(
+    metadata: dict[str, Any], *, passed: bool
+) -> Iterator[dg.AssetCheckResult]:
+    """The report checks of a run that built nothing (a dry run passes, a closed gate warns)."""
+    for asset, name in REPORT_CHECK_KEYS:
+        yield dg.AssetCheckResult(
+            asset_key=asset,
+            check_name=name,
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR if passed else dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
+        )

@@ -1,36 +1,41 @@
-"""Jobs: weekly report, productivity, the web system's single-farm rebuild, job-log retention."""
+"""Jobs (`JOBS`): weekly report, productivity, the web system's farm rebuild, job-log retention."""
 
 import dagster as dg
 from pydantic import Field
 
 from inspig_assets import retention
 from inspig_assets import schema as t
-from inspig_assets.assets import (
-    prepare_farm_db,
-    ts_ins_weekly_report,
-    ts_productivity,
-    ts_productivity_monthly,
-)
-from inspig_assets.periods import ReportWeek, now_kst, parse_ymd
+from inspig_assets.assets import ts_ins_weekly_report, ts_productivity, ts_productivity_monthly
+from inspig_assets.options import RunOptions, RunRefused
+from inspig_assets.periods import ReportWeek, parse_ymd
 from inspig_assets.productivity import StatPeriod, save_rows
-from inspig_assets.report import RunOptions, RunRefused, run_week
-from inspig_assets.sources import ProductivityApiResource
+from inspig_assets.report import run_week
+from inspig_assets.sources import InspigSampleResource, ProductivityApiResource
 from resources.farm_db import FarmDbResource
+from resources.kst import now_kst, today_kst
+from resources.metadata import SOURCE, Stopwatch, partition_metadata
+
+# Every inspig job reads or writes the PigPlan Oracle database, which the web system shares: the
+# instance (deploy/dagster.yaml) limits runs carrying this tag.
+ORACLE_TAGS = {"platform/oracle": "inspig"}
 
 inspig_weekly_report_job = dg.define_asset_job(
     "inspig_weekly_report_job",
     selection=dg.AssetSelection.assets(ts_ins_weekly_report),
     description="Build the weekly farm reports of one week and schedule group.",
+    tags=ORACLE_TAGS,
 )
 inspig_productivity_weekly_job = dg.define_asset_job(
     "inspig_productivity_weekly_job",
     selection=dg.AssetSelection.assets(ts_productivity),
     description="Collect weekly productivity (PERIOD W) of the service farms.",
+    tags=ORACLE_TAGS,
 )
 inspig_productivity_monthly_job = dg.define_asset_job(
     "inspig_productivity_monthly_job",
     selection=dg.AssetSelection.assets(ts_productivity_monthly),
     description="Collect monthly productivity (PERIOD M) of every farm in use.",
+    tags=ORACLE_TAGS,
 )
 
 
@@ -49,11 +54,13 @@ def build_farm_report(
     config: FarmReportConfig,
     farm_db: FarmDbResource,
     productivity_api: ProductivityApiResource,
+    inspig_sample: InspigSampleResource,
 ) -> dg.Output[dict]:
     """Rebuild one farm's weekly report, subscribed or not (the web system's request)."""
-    base = parse_ymd(config.ins_date) if config.ins_date else now_kst().date()
+    clock = Stopwatch()
+    base = parse_ymd(config.ins_date) if config.ins_date else today_kst()
     week = ReportWeek.before(base)
-    prepare_farm_db(farm_db, context.log)
+    inspig_sample.prepare(farm_db, context.log.info)
     engine = farm_db.get_engine()
     period = StatPeriod.week(week.dt_from)
     with engine.begin() as conn:
@@ -96,19 +103,23 @@ def build_farm_report(
         )
     return dg.Output(
         answer,
-        metadata={
-            "master_seq": result.master_seq,
-            "share_token": answer["shareToken"] or "",
-            "week": week.label,
-            "farm_no": config.farm_no,
-            "sub_rows": result.sub_rows,
-        },
+        metadata=partition_metadata(
+            rows=result.sub_rows,
+            source=farm_db.source_label,
+            elapsed=clock,
+            master_seq=result.master_seq,
+            share_token=answer["shareToken"] or "",
+            week=week.label,
+            farm_no=config.farm_no,
+            sub_rows=result.sub_rows,
+        ),
     )
 
 
 @dg.job(
     name="inspig_farm_report_job",
     description="Rebuild one farm's report for the week before ins_date (the web system calls it).",
+    tags=ORACLE_TAGS,
 )
 def inspig_farm_report_job() -> None:
     """One farm, one week."""
@@ -121,7 +132,7 @@ class JobLogRetentionConfig(dg.Config):
     keep_months: int = Field(
         default=retention.DEFAULT_KEEP_MONTHS,
         ge=1,
-        description="Keep rows that started within this many months (spec: 6).",
+        description="Keep rows that started within this many months (default 6).",
     )
     batch_size: int = Field(
         default=retention.DEFAULT_BATCH_SIZE, ge=1, description="Rows per DELETE (one commit each)."
@@ -139,6 +150,7 @@ def delete_old_job_log(
     context: dg.OpExecutionContext, config: JobLogRetentionConfig, farm_db: FarmDbResource
 ) -> dg.Output[int]:
     """Delete TS_INS_JOB_LOG rows older than the retention, never those of a running job."""
+    clock = Stopwatch()
     if not farm_db.is_oracle:
         with farm_db.begin() as conn:
             t.create_all(conn)
@@ -162,7 +174,7 @@ def delete_old_job_log(
         "rows_remaining": result.remaining,
         "batches": result.batches,
         "oldest_eligible": result.oldest.isoformat(timespec="seconds") if result.oldest else "",
-        "database": farm_db.source_label,
+        SOURCE: farm_db.source_label,
     }
     if result.remaining and not config.dry_run:
         context.log.warning(
@@ -177,13 +189,23 @@ def delete_old_job_log(
             metadata=metadata,
         )
     )
-    return dg.Output(result.deleted, metadata=metadata)
+    return dg.Output(result.deleted, metadata=partition_metadata(elapsed=clock, **metadata))
 
 
 @dg.job(
     name="inspig_job_log_retention_job",
     description="Delete TS_INS_JOB_LOG rows older than 6 months (keep_months), in batches.",
+    tags=ORACLE_TAGS,
 )
 def inspig_job_log_retention_job() -> None:
     """TS_INS_JOB_LOG retention."""
     delete_old_job_log()
+
+
+JOBS = [
+    inspig_weekly_report_job,
+    inspig_productivity_weekly_job,
+    inspig_productivity_monthly_job,
+    inspig_farm_report_job,
+    inspig_job_log_retention_job,
+]

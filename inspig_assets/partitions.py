@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from inspig_assets.report import GROUPS
+from inspig_assets.options import GROUPS
 
 TIMEZONE = "Asia/Seoul"
 START = "2024-01-01"

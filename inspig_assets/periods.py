@@ -2,14 +2,6 @@
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
-KST = ZoneInfo("Asia/Seoul")
-
-
-def now_kst() -> dt.datetime:
-    """The current time in Asia/Seoul."""
-    return dt.datetime.now(KST)
 
 
 def ymd(day: dt.date) -> str:

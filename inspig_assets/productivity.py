@@ -16,6 +16,7 @@ from inspig_assets import schema as t
 from inspig_assets.loader import farm_filter, work_events_query
 from inspig_assets.model import ALIVE, CONFIG_DEFAULTS, Sow, Work, round_half_up
 from inspig_assets.periods import add_months, ymd
+from inspig_assets.targets import active_services
 
 PCODES = ("031", "032", "033", "034", "035")
 
@@ -64,6 +65,17 @@ class StatPeriod:
         if self.period == "W":
             return f"{self.stat_year}-W{self.period_no:02d}"
         return f"{self.stat_year}-{self.period_no:02d}"
+
+
+def stat_periods(
+    start: dt.date, end: dt.date, period: Callable[[dt.date], StatPeriod]
+) -> list[StatPeriod]:
+    """The consecutive periods (`StatPeriod.week` or `.month`) from `start` until before `end`."""
+    periods: list[StatPeriod] = []
+    while start < end:
+        periods.append(period(start))
+        start = periods[-1].last + dt.timedelta(days=1)
+    return periods
 
 
 def _row(
@@ -385,8 +397,6 @@ def save_rows(
 
 def service_farms(conn: sa.Connection, as_of: dt.date) -> list[int]:
     """Active AUTO subscription farms (all schedule groups) in use."""
-    from inspig_assets.report import active_services
-
     services = active_services(conn, as_of)
     chosen = [f for f, s in services.items() if (s["reg_type"] or "AUTO") == "AUTO"]
     if not chosen:

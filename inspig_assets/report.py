@@ -1,4 +1,4 @@
-"""One weekly report run: target farms, deletion policy, master row, processing, bulk writes.
+"""One weekly report run: the farms to build, processing each farm, the bulk writes.
 
 Plain Python on SQLAlchemy Core (no Dagster): the assets and jobs call `run_week`.
 """
@@ -8,7 +8,7 @@ import hashlib
 import secrets
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,49 +18,22 @@ import sqlalchemy as sa
 from inspig_assets import processors as proc
 from inspig_assets import schema as t
 from inspig_assets.loader import farm_filter, load_week_data
+from inspig_assets.master import (
+    apply_deletion,
+    ensure_master,
+    find_master,
+    refresh_master,
+    week_statuses,
+)
 from inspig_assets.model import FarmData, RunContext
-from inspig_assets.periods import ReportWeek, now_kst, ymd
+from inspig_assets.options import COMPLETE, DAY_GB, ERROR, GROUPS, READY, RunOptions
+from inspig_assets.periods import ReportWeek, ymd
+from inspig_assets.targets import single_farm, target_farms
+from resources.kst import now_kst
 
-DAY_GB = "WEEK"
-GROUPS = ("AM7", "PM2")
-TEST_FARMS = (1387, 2807, 848, 4223, 1013)
 ERROR_MSG_LIMIT = 4000
-COMPLETE, ERROR, READY, RUNNING = "COMPLETE", "ERROR", "READY", "RUNNING"
 
 Inserter = Callable[[sa.Connection, sa.Table, Sequence[Mapping[str, Any]] | pd.DataFrame], int]
-
-
-class RunRefused(ValueError):
-    """Options that would delete data outside test mode, or are otherwise contradictory."""
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Run config of the weekly report (see the asset's config schema for meanings)."""
-
-    test_mode: bool = False
-    farm_list: tuple[int, ...] | None = None
-    exclude_farms: tuple[int, ...] = ()
-    init_week: bool = False
-    init_all: bool = False
-    dry_run: bool = False
-    job_nm: str = "INSPIG_WEEKLY"
-
-    def validate(self) -> None:
-        """Refuse deletions outside test mode."""
-        if (self.init_week or self.init_all) and not self.test_mode:
-            flag = "init_all" if self.init_all else "init_week"
-            raise RunRefused(
-                f"{flag} deletes report data and is only allowed together with test_mode=true; "
-                "production runs never delete (re-materializing builds missing or ERROR farms only)"
-            )
-
-    @property
-    def target_list(self) -> tuple[int, ...] | None:
-        """Farms to restrict to: farm_list, or the test farms in test mode, else None (all)."""
-        if self.farm_list:
-            return tuple(self.farm_list)
-        return TEST_FARMS if self.test_mode else None
 
 
 @dataclass
@@ -93,8 +66,7 @@ class RunResult:
     master_status: str | None = None
     master_counts: dict[str, int] = field(default_factory=dict)
     tokens: dict[int, str] = field(default_factory=dict)
-    elapsed_sec: float = 0.0
-    gate: str | None = None
+    elapsed_s: float = 0.0
 
 
 def default_inserter(conn: sa.Connection, table: sa.Table, rows: Any) -> int:
@@ -103,243 +75,6 @@ def default_inserter(conn: sa.Connection, table: sa.Table, rows: Any) -> int:
     if records:
         conn.execute(table.insert(), records)
     return len(records)
-
-
-# -- target farms --------------------------------------------------------------------------------
-def active_services(conn: sa.Connection, today: dt.date) -> dict[int, Mapping[str, Any]]:
-    """VW_INS_SERVICE_ACTIVE: each farm's latest subscription row that is active on `today`."""
-    s = t.ts_ins_service
-    day = ymd(today)
-    rows = conn.execute(
-        sa.select(s.c.farm_no, s.c.inspig_reg_dt, s.c.reg_type, s.c.schedule_group_week).where(
-            s.c.inspig_yn == "Y",
-            s.c.use_yn == "Y",
-            s.c.inspig_from_dt.is_not(None),
-            s.c.inspig_to_dt.is_not(None),
-            s.c.inspig_from_dt <= day,
-            s.c.inspig_to_dt >= day,
-            sa.func.coalesce(s.c.inspig_stop_dt, "99991231") >= day,
-        )
-    ).mappings()
-    latest: dict[int, Mapping[str, Any]] = {}
-    for row in rows:
-        seen = latest.get(row["farm_no"])
-        if seen is None or row["inspig_reg_dt"] > seen["inspig_reg_dt"]:
-            latest[row["farm_no"]] = row
-    return latest
-
-
-def target_farms(
-    conn: sa.Connection, week: ReportWeek, group: str, options: RunOptions
-) -> dict[int, dict[str, Any]]:
-    """Active AUTO service farms of `group` (as of the Monday after the week), with their header."""
-    services = active_services(conn, week.dt_to + dt.timedelta(days=1))
-    chosen = {
-        farm: svc
-        for farm, svc in services.items()
-        if (svc["reg_type"] or "AUTO") == "AUTO" and (svc["schedule_group_week"] or "AM7") == group
-    }
-    only = options.target_list
-    if only is not None:
-        chosen = {f: s for f, s in chosen.items() if f in only}
-    elif options.exclude_farms:
-        chosen = {f: s for f, s in chosen.items() if f not in options.exclude_farms}
-    return _farm_headers(conn, chosen, group)
-
-
-def _farm_headers(
-    conn: sa.Connection, services: Mapping[int, Mapping[str, Any]], group: str | None
-) -> dict[int, dict[str, Any]]:
-    if not services:
-        return {}
-    f = t.ta_farm
-    rows = conn.execute(
-        sa.select(f.c.farm_no, f.c.farm_nm, f.c.principal_nm, f.c.sigun_cd)
-        .where(f.c.use_yn == "Y")
-        .where(farm_filter(f.c.farm_no, sorted(services)))
-    )
-    headers = {}
-    for farm, name, owner, sigun in rows:
-        svc = services.get(farm) or {}
-        headers[farm] = {
-            "farm_nm": name,
-            "owner_nm": owner,
-            "sigungu_cd": sigun,
-            "schedule_group": group or svc.get("schedule_group_week") or "AM7",
-        }
-    return dict(sorted(headers.items()))
-
-
-def single_farm(conn: sa.Connection, farm_no: int, week: ReportWeek) -> dict[int, dict[str, Any]]:
-    """One farm whatever its subscription (the web system's request); its group if subscribed."""
-    services = active_services(conn, week.dt_to + dt.timedelta(days=1))
-    svc = services.get(farm_no) or {"schedule_group_week": None}
-    headers = _farm_headers(conn, {farm_no: svc}, None)
-    if not headers:
-        raise RunRefused(f"farm {farm_no} does not exist or is not in use (TA_FARM.USE_YN)")
-    return headers
-
-
-def schedule_gate(conn: sa.Connection) -> str | None:
-    """TA_SYS_CONFIG.INS_SCHEDULE_YN (SEQ=1); scheduled runs proceed only on Y or T."""
-    try:
-        return conn.execute(
-            sa.select(t.ta_sys_config.c.ins_schedule_yn).where(t.ta_sys_config.c.seq == 1)
-        ).scalar()
-    except sa.exc.DBAPIError:
-        return None
-
-
-# -- deletion policy (seed §3.4) ----------------------------------------------------------------
-def apply_deletion(conn: sa.Connection, week: ReportWeek, options: RunOptions) -> dict[str, int]:
-    """Delete test data exactly as the matrix says; nothing outside test mode."""
-    options.validate()
-    if not options.test_mode or not (options.init_all or options.init_week):
-        return {}
-    ms, wk, sb, lg = t.ts_ins_master, t.ts_ins_week, t.ts_ins_week_sub, t.ts_ins_job_log
-    farms = list(options.farm_list or ())
-    deleted: dict[str, int] = {}
-    if options.init_all:
-        if farms:
-            for name, table in (
-                ("ts_ins_week_sub", sb),
-                ("ts_ins_job_log", lg),
-                ("ts_ins_week", wk),
-            ):
-                deleted[name] = conn.execute(
-                    table.delete().where(farm_filter(table.c.farm_no, farms))
-                ).rowcount
-        else:
-            for name, table in (
-                ("ts_ins_week_sub", sb),
-                ("ts_ins_job_log", lg),
-                ("ts_ins_week", wk),
-                ("ts_ins_master", ms),
-            ):
-                deleted[name] = conn.execute(table.delete()).rowcount
-        _refresh_all_masters(conn)
-        return deleted
-    masters = [
-        row[0]
-        for row in conn.execute(
-            sa.select(ms.c.seq).where(
-                ms.c.day_gb == DAY_GB,
-                ms.c.report_year == week.year,
-                ms.c.report_week_no == week.week_no,
-            )
-        )
-    ]
-    if not masters:
-        return {}
-    for name, table in (("ts_ins_week_sub", sb), ("ts_ins_job_log", lg), ("ts_ins_week", wk)):
-        where = table.c.master_seq.in_(masters)
-        if farms:
-            where = sa.and_(where, farm_filter(table.c.farm_no, farms))
-        deleted[name] = conn.execute(table.delete().where(where)).rowcount
-    remaining = conn.execute(
-        sa.select(sa.func.count()).select_from(wk).where(wk.c.master_seq.in_(masters))
-    ).scalar()
-    if not remaining:
-        deleted["ts_ins_master"] = conn.execute(ms.delete().where(ms.c.seq.in_(masters))).rowcount
-    else:
-        for seq in masters:
-            refresh_master(conn, seq)
-    return deleted
-
-
-def _refresh_all_masters(conn: sa.Connection) -> None:
-    for (seq,) in conn.execute(sa.select(t.ts_ins_master.c.seq)).fetchall():
-        refresh_master(conn, seq)
-
-
-# -- master --------------------------------------------------------------------------------------
-def find_master(conn: sa.Connection, week: ReportWeek) -> int | None:
-    """SEQ of the week's master row, if any."""
-    ms = t.ts_ins_master
-    return conn.execute(
-        sa.select(ms.c.seq).where(
-            ms.c.day_gb == DAY_GB,
-            ms.c.report_year == week.year,
-            ms.c.report_week_no == week.week_no,
-        )
-    ).scalar()
-
-
-def ensure_master(conn: sa.Connection, week: ReportWeek, started: dt.datetime) -> int:
-    """The week's one master row (created once, shared by both groups), set RUNNING."""
-    ms = t.ts_ins_master
-    seq = find_master(conn, week)
-    if seq is None:
-        new_seq = conn.execute(sa.select(t.seq_ts_ins_master.next_value())).scalar()
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    ms.insert().values(
-                        seq=new_seq,
-                        day_gb=DAY_GB,
-                        ins_dt=ymd(week.dt_to),
-                        report_year=week.year,
-                        report_week_no=week.week_no,
-                        dt_from=ymd(week.dt_from),
-                        dt_to=ymd(week.dt_to),
-                        status_cd=RUNNING,
-                        start_dt=started,
-                        log_ins_dt=started,
-                    )
-                )
-            seq = new_seq
-        except sa.exc.IntegrityError:  # the other group's run created it first
-            seq = find_master(conn, week)
-    conn.execute(ms.update().where(ms.c.seq == seq).values(status_cd=RUNNING, start_dt=started))
-    return int(seq)  # type: ignore[arg-type]
-
-
-def refresh_master(
-    conn: sa.Connection,
-    seq: int,
-    started: dt.datetime | None = None,
-    week_targets: Iterable[int] | None = None,
-) -> tuple[str, dict[str, int]]:
-    """Recompute the master's counts from TS_INS_WEEK.
-
-    `week_targets` are the target farms of the week in both groups: a farm without a row yet
-    (the other group has not run) counts as a target that is not COMPLETE. Without it, the farms
-    with rows are the targets. The master is COMPLETE only when every target farm is.
-    """
-    ms, wk = t.ts_ins_master, t.ts_ins_week
-    rows = dict(
-        conn.execute(
-            sa.select(wk.c.farm_no, wk.c.status_cd).where(wk.c.master_seq == seq)
-        ).fetchall()
-    )
-    farms = set(rows) | set(week_targets or ())
-    target = len(farms)
-    complete = sum(1 for status in rows.values() if status == COMPLETE)
-    error = sum(1 for status in rows.values() if status == ERROR)
-    status = COMPLETE if complete == target else (ERROR if error else RUNNING)
-    values: dict[str, Any] = {
-        "target_cnt": target,
-        "complete_cnt": complete,
-        "error_cnt": error,
-        "status_cd": status,
-    }
-    if started is not None:
-        ended = now_kst()
-        values["end_dt"] = ended
-        values["elapsed_sec"] = round((ended - started).total_seconds())
-    conn.execute(ms.update().where(ms.c.seq == seq).values(**values))
-    return status, {"target": target, "complete": complete, "error": error}
-
-
-def week_statuses(conn: sa.Connection, seq: int | None) -> dict[int, tuple[str, str | None]]:
-    """(status, share token) of every farm row of a master."""
-    if seq is None:
-        return {}
-    wk = t.ts_ins_week
-    rows = conn.execute(
-        sa.select(wk.c.farm_no, wk.c.status_cd, wk.c.share_token).where(wk.c.master_seq == seq)
-    )
-    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 # -- processing ----------------------------------------------------------------------------------
@@ -498,7 +233,7 @@ def run_week(
             )
             status, counts = refresh_master(conn, seq, started, week_targets)
         result.master_status, result.master_counts = status, counts
-    result.elapsed_sec = (now_kst() - started).total_seconds()
+    result.elapsed_s = (now_kst() - started).total_seconds()
     return result
 
 

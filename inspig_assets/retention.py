@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from inspig_assets import schema as t
-from inspig_assets.report import RUNNING
+from inspig_assets.options import RUNNING
 
 DEFAULT_KEEP_MONTHS = 6
 DEFAULT_BATCH_SIZE = 5_000

@@ -19,8 +19,9 @@ import sqlalchemy as sa
 
 from inspig_assets import schema as t
 from inspig_assets.model import CONFIG_DEFAULTS, CONFIG_NAMES
+from inspig_assets.options import TEST_FARMS
 from inspig_assets.periods import ymd
-from inspig_assets.report import TEST_FARMS
+from resources.kst import today_kst
 
 ALIVE = dt.date(9999, 12, 31)
 CULL_REASONS = ("031002", "031003", "031004", "031005", "031006", None)
@@ -58,7 +59,7 @@ class SampleSpec:
     farms: int = 50
     sows_per_farm: int = 100
     history_days: int = 730
-    until: dt.date = field(default_factory=lambda: dt.date.today())
+    until: dt.date = field(default_factory=today_kst)
     seed: int = 20260101
 
 

@@ -1,6 +1,10 @@
-"""The PigPlan productivity API client and its local counterpart (computed from source tables)."""
+"""Clients of inspig's sources and `domain_resources`, which builds them from the settings.
 
-from collections.abc import Sequence
+The PigPlan productivity API (or its local computation from the source tables) and the local
+sample of PigPlan farms.
+"""
+
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -10,6 +14,10 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from inspig_assets.productivity import PayloadError, StatPeriod, compute_local, rows_from_payload
+from inspig_assets.sample import SampleSpec, ensure_sample
+from resources.farm_db import FarmDbResource
+from resources.kst import today_kst
+from resources.settings import PlatformSettings
 
 
 class ProductivitySourceError(RuntimeError):
@@ -95,3 +103,30 @@ class ProductivityApiResource(dg.ConfigurableResource):
                 except ProductivitySourceError as exc:
                     failed[farm] = str(exc)
         return rows, failed
+
+
+class InspigSampleResource(dg.ConfigurableResource):
+    """The local sample of PigPlan farms, generated into the farm database when it is missing."""
+
+    farms: int = Field(default=50, ge=1, description="Sample farms generated (INSPIG_SAMPLE_FARMS)")
+
+    def prepare(self, farm_db: FarmDbResource, log: Callable[[str], None] = print) -> None:
+        """Locally, create the tables and the sample farms when missing (Oracle is used as it is).
+
+        The sample is generated once, up to today (KST); a later size does not regenerate it.
+        """
+        if farm_db.is_oracle:
+            return
+        spec = SampleSpec(farms=self.farms, until=today_kst())
+        ensure_sample(farm_db.get_engine(), spec, farm_db.insert_rows, log=log)
+
+
+def domain_resources(settings: PlatformSettings) -> dict[str, dg.ConfigurableResource]:
+    """The inspig resources, built from the settings (the API key is passed as an EnvVar)."""
+    return {
+        "productivity_api": ProductivityApiResource(
+            base_url=settings.productivity_api_url,
+            api_key=dg.EnvVar("PRODUCTIVITY_API_KEY") if settings.productivity_api_key else None,
+        ),
+        "inspig_sample": InspigSampleResource(farms=settings.inspig_sample_farms),
+    }

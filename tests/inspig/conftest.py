@@ -7,11 +7,23 @@ import sqlalchemy as sa
 
 from inspig_assets import schema
 from inspig_assets.sample import SampleSpec, load_sample
+from inspig_assets.sources import InspigSampleResource, ProductivityApiResource
 from resources.farm_db import FarmDbResource
 from resources.warehouse import WarehouseResource
 
 # The sample's last day; the report week before it is 2026-W46 (2026-11-09 .. 2026-11-15).
 SAMPLE_UNTIL = dt.date(2026, 11, 17)
+
+
+def inspig_resources(
+    db: FarmDbResource, api: ProductivityApiResource | None = None
+) -> dict[str, object]:
+    """The resources inspig's assets and jobs take: the farm database, the API, the sample."""
+    return {
+        "farm_db": db,
+        "productivity_api": api or ProductivityApiResource(),
+        "inspig_sample": InspigSampleResource(),
+    }
 
 
 @pytest.fixture

@@ -4,22 +4,24 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from inspig_assets import checks as ck
 from inspig_assets import schema as t
 from inspig_assets.assets import ts_ins_weekly_report, ts_productivity
 from inspig_assets.jobs import inspig_farm_report_job
 from inspig_assets.partitions import report_key
 from inspig_assets.periods import ReportWeek
-from inspig_assets.sources import ProductivityApiResource
+from inspig_assets.sources import InspigSampleResource, domain_resources
 from resources.farm_db import FarmDbResource
 from resources.settings import load_settings
 
-from .conftest import SAMPLE_UNTIL
+from .conftest import SAMPLE_UNTIL, inspig_resources
 
 WEEK = ReportWeek.before(SAMPLE_UNTIL)
+PARTITION = f"{WEEK.dt_from.isoformat()}|AM7"  # how the report's metadata names the partition
 
 
 def _resources(db: FarmDbResource) -> dict[str, object]:
-    return {"farm_db": db, "productivity_api": ProductivityApiResource()}
+    return inspig_resources(db)
 
 
 def _materialize(
@@ -47,10 +49,10 @@ def test_productivity_then_report_both_groups(sample_db: FarmDbResource) -> None
         assert run.success
         checks = {c.check_name: c.passed for c in run.get_asset_check_evaluations()}
         assert checks == {
-            "all_target_farms_complete": True,
-            "master_counts_match_week_rows": True,
-            "complete_reports_have_fixed_rows": True,
-            "job_log_row_per_processor": True,
+            ck.CHECK_FARMS_COMPLETE: True,
+            ck.CHECK_MASTER_COUNTS: True,
+            ck.CHECK_FIXED_ROWS: True,
+            ck.CHECK_JOB_LOG: True,
         }
     with sample_db.begin() as conn:
         master = conn.execute(sa.select(t.ts_ins_master)).mappings().one()
@@ -77,20 +79,34 @@ def test_manual_config_refuses_init_without_test_mode(sample_db: FarmDbResource)
     assert "only allowed together with test_mode" in failure.event_specific_data.error.message
 
 
+def _set_gate(db: FarmDbResource, value: str | None) -> None:
+    with db.begin() as conn:
+        conn.execute(t.ta_sys_config.update().values(ins_schedule_yn=value))
+
+
+def _week_rows(db: FarmDbResource) -> int:
+    with db.begin() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(t.ts_ins_week)).scalar()
+
+
 def test_scheduled_run_honours_gate(sample_db: FarmDbResource) -> None:
-    with sample_db.begin() as conn:
-        conn.execute(t.ta_sys_config.update().values(ins_schedule_yn="N"))
     tags = {"dagster/schedule_name": "inspig_weekly_am7_schedule"}
+    _set_gate(sample_db, "N")  # closed while the run waited in the queue
     run = _materialize(sample_db, tags=tags)
     assert run.success
     assert run.asset_materializations_for_node("ts_ins_weekly_report") == []
-    with sample_db.begin() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(t.ts_ins_week)).scalar() == 0
-    assert _materialize(sample_db).success  # a manual run ignores the gate
-    with sample_db.begin() as conn:
-        conn.execute(t.ta_sys_config.update().values(ins_schedule_yn="T"))
-        before = conn.execute(sa.select(sa.func.count()).select_from(t.ts_ins_week)).scalar()
-    assert before > 0
+    skipped = run.get_asset_check_evaluations()
+    assert len(skipped) == 4 and not any(c.passed for c in skipped)
+    assert _week_rows(sample_db) == 0
+    _set_gate(sample_db, "T")  # T (test batch) runs the scheduled batch like Y
+    run = _materialize(sample_db, tags=tags)
+    assert run.success and all(c.passed for c in run.get_asset_check_evaluations())
+    runs = run.asset_materializations_for_node("ts_ins_weekly_report")[0].metadata["runs"].value
+    am7 = _week_rows(sample_db)
+    assert am7 == runs[PARTITION]["targets"] > 0  # every AM7 target farm has its row
+    _set_gate(sample_db, "N")
+    assert _materialize(sample_db, "PM2").success  # a manual run ignores the gate
+    assert _week_rows(sample_db) > am7
 
 
 @pytest.mark.parametrize("subscribed", [True, False])
@@ -137,9 +153,9 @@ def test_dry_run_materialization_reports_plan_and_writes_nothing(sample_db: Farm
         for m in run.asset_materializations_for_node("ts_ins_weekly_report")
     }
     week = meta["ts_ins_week"]
-    assert week["dry_run"].value is True and week["group"].value == "AM7"
-    assert week["week"].value.startswith("2026-W46")
-    assert week["would_build"].value == [1013, 1387, 4223, 10002, 10003, 10005, 10006]
+    assert week["dry_run"].value is True and week["groups"].value == "AM7"
+    assert week["weeks"].value.startswith("2026-W46")
+    assert week["would_build"].value == {PARTITION: [1013, 1387, 4223, 10002, 10003, 10005, 10006]}
     with sample_db.begin() as conn:
         for table in t.TARGET_TABLES:
             assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
@@ -226,21 +242,27 @@ def test_range_dry_run_lists_every_week_and_group_and_writes_nothing(
             assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
 
 
+def _sized(db: FarmDbResource, farms: int) -> dict[str, object]:
+    return {**_resources(db), "inspig_sample": InspigSampleResource(farms=farms)}
+
+
 def test_local_sample_size_follows_inspig_sample_farms(
     farm_db: FarmDbResource, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INSPIG_SAMPLE_FARMS", "7")
+    sample = domain_resources(load_settings())["inspig_sample"]
+    assert isinstance(sample, InspigSampleResource) and sample.farms == 7
     result = dg.materialize(
-        [ts_productivity], partition_key=WEEK.dt_from.isoformat(), resources=_resources(farm_db)
+        [ts_productivity], partition_key=WEEK.dt_from.isoformat(), resources=_sized(farm_db, 7)
     )
     assert result.success
     with farm_db.begin() as conn:
         farms = conn.execute(sa.select(t.ta_farm.c.farm_no).order_by(t.ta_farm.c.farm_no))
+        # the five test farms first, then sample farms numbered from 10001
         assert list(farms.scalars()) == [848, 1013, 1387, 2807, 4223, 10001, 10002]
     # generated once: a later run with another size leaves the sample as it is
-    monkeypatch.setenv("INSPIG_SAMPLE_FARMS", "9")
     assert dg.materialize(
-        [ts_productivity], partition_key=WEEK.dt_from.isoformat(), resources=_resources(farm_db)
+        [ts_productivity], partition_key=WEEK.dt_from.isoformat(), resources=_sized(farm_db, 9)
     ).success
     with farm_db.begin() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.ta_farm)).scalar() == 7

@@ -3,21 +3,19 @@
 import datetime as dt
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
+from dagster._utils.schedules import cron_string_iterator
 
 from inspig_assets import schema as t
 from inspig_assets.definitions import defs
-from inspig_assets.periods import KST, ReportWeek
+from inspig_assets.options import RunOptions
+from inspig_assets.periods import ReportWeek
 from inspig_assets.productivity import StatPeriod, compute_local, save_rows
-from inspig_assets.report import RunOptions, run_week
+from inspig_assets.report import run_week
 from inspig_assets.sample import SampleSpec, load_sample
-from inspig_assets.schedules import (
-    inspig_productivity_monthly_schedule,
-    inspig_productivity_weekly_schedule,
-    inspig_weekly_am7_schedule,
-    inspig_weekly_pm2_schedule,
-)
 from resources.farm_db import FarmDbResource
+from resources.kst import KST
 
 NOW = dt.datetime(2027, 1, 11, 0, 5, tzinfo=KST)
 
@@ -88,36 +86,98 @@ def test_week_53_then_week_1_reports(farm_db: FarmDbResource) -> None:
         assert w53_row.modon_sangsi_cnt is not None
 
 
-def _tick(schedule: object, when: dt.datetime) -> list[dg.RunRequest]:
-    repository = defs.get_repository_def()
-    resolved = repository.get_schedule_def(schedule.name)  # type: ignore[attr-defined]
-    context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=repository)
-    return list(resolved.evaluate_tick(context).run_requests or [])
+def _schedule(name: str) -> dg.ScheduleDefinition:
+    return defs.get_repository_def().get_schedule_def(name)
 
 
-def test_report_schedules_request_last_week_of_their_group() -> None:
+def _tick(
+    name: str, when: dt.datetime, resources: dict[str, object] | None = None
+) -> dg.RunRequest | None:
+    """The run a tick of schedule `name` at `when` (KST) requests; None when it skips."""
+    with dg.build_schedule_context(
+        scheduled_execution_time=when,
+        repository_def=defs.get_repository_def(),
+        resources=resources,
+    ) as context:
+        requests = list(_schedule(name).evaluate_tick(context).run_requests or [])
+    assert len(requests) <= 1
+    return requests[0] if requests else None
+
+
+def _next_tick(name: str, after: dt.datetime) -> dt.datetime:
+    """When schedule `name` next fires after `after`, in KST."""
+    schedule = _schedule(name)
+    ticks = cron_string_iterator(
+        after.timestamp() + 1, schedule.cron_schedule, schedule.execution_timezone
+    )
+    return next(ticks).astimezone(KST)
+
+
+@pytest.fixture
+def gate_db(farm_db: FarmDbResource) -> dict[str, object]:
+    """Resources of the report schedules: a farm database whose TA_SYS_CONFIG gate is Y."""
+    with farm_db.begin() as conn:
+        conn.execute(t.ta_sys_config.insert(), [{"seq": 1, "ins_schedule_yn": "Y"}])
+    return {"farm_db": farm_db}
+
+
+def test_report_schedules_request_last_week_of_their_group(gate_db: dict[str, object]) -> None:
+    # Thursday 2026-11-19 15:00 KST: the next AM7 tick is Monday 11-23 at 02:00, PM2 at 12:00
+    thursday = dt.datetime(2026, 11, 19, 15, 0, tzinfo=KST)
+    am7_at = _next_tick("inspig_weekly_am7_schedule", thursday)
+    pm2_at = _next_tick("inspig_weekly_pm2_schedule", thursday)
+    assert am7_at == dt.datetime(2026, 11, 23, 2, 0, tzinfo=KST)
+    assert pm2_at == dt.datetime(2026, 11, 23, 12, 0, tzinfo=KST)
+    # ... and each requests its group of the week that ended on Sunday 11-22 (Monday 11-16)
+    am7 = _tick("inspig_weekly_am7_schedule", am7_at, gate_db)
+    pm2 = _tick("inspig_weekly_pm2_schedule", pm2_at, gate_db)
+    assert am7 and am7.partition_key == dg.MultiPartitionKey({"week": "2026-11-16", "group": "AM7"})
+    assert pm2 and pm2.partition_key == dg.MultiPartitionKey({"week": "2026-11-16", "group": "PM2"})
+    # after that Monday's 02:00, AM7 next fires a week later
+    assert _next_tick("inspig_weekly_am7_schedule", am7_at) == am7_at + dt.timedelta(days=7)
+    # Monday 2027-01-04 (ISO 2027-W01) reports ISO 2026-W53, Monday 2026-12-28
+    new_year = _tick(
+        "inspig_weekly_am7_schedule", dt.datetime(2027, 1, 4, 2, 0, tzinfo=KST), gate_db
+    )
+    assert new_year and new_year.partition_key == dg.MultiPartitionKey(
+        {"week": "2026-12-28", "group": "AM7"}
+    )
+
+
+@pytest.mark.parametrize(("gate", "runs"), [("Y", True), ("T", True), ("N", False), (None, False)])
+def test_report_schedule_tick_honours_the_gate(
+    gate_db: dict[str, object], gate: str | None, runs: bool
+) -> None:
+    db = gate_db["farm_db"]
+    assert isinstance(db, FarmDbResource)
+    with db.begin() as conn:
+        conn.execute(t.ta_sys_config.update().values(ins_schedule_yn=gate))
     monday = dt.datetime(2026, 11, 23, 2, 0, tzinfo=KST)
-    (am7,) = _tick(inspig_weekly_am7_schedule, monday)
-    (pm2,) = _tick(inspig_weekly_pm2_schedule, monday.replace(hour=12))
-    assert am7.partition_key == dg.MultiPartitionKey({"week": "2026-11-16", "group": "AM7"})
-    assert pm2.partition_key == dg.MultiPartitionKey({"week": "2026-11-16", "group": "PM2"})
-    (new_year,) = _tick(inspig_weekly_am7_schedule, dt.datetime(2027, 1, 4, 2, 0, tzinfo=KST))
-    assert new_year.partition_key == dg.MultiPartitionKey({"week": "2026-12-28", "group": "AM7"})
-    assert inspig_weekly_am7_schedule.cron_schedule == "0 2 * * 1"
-    assert inspig_weekly_pm2_schedule.cron_schedule == "0 12 * * 1"
-    assert inspig_weekly_am7_schedule.execution_timezone == "Asia/Seoul"
+    with dg.build_schedule_context(
+        scheduled_execution_time=monday, repository_def=defs.get_repository_def(), resources=gate_db
+    ) as context:
+        result = _schedule("inspig_weekly_am7_schedule").evaluate_tick(context)
+    if runs:
+        assert [r.partition_key for r in result.run_requests or []] == [
+            dg.MultiPartitionKey({"week": "2026-11-16", "group": "AM7"})
+        ]
+    else:
+        assert not result.run_requests
+        assert f"INS_SCHEDULE_YN is {gate!r}" in (result.skip_message or "")
 
 
 def test_productivity_schedules() -> None:
-    (weekly,) = _tick(
-        inspig_productivity_weekly_schedule, dt.datetime(2026, 11, 23, 0, 5, tzinfo=KST)
-    )
-    assert weekly.partition_key == "2026-11-16"
-    resolved = defs.get_repository_def().get_schedule_def("inspig_productivity_weekly_schedule")
-    assert (resolved.cron_schedule, resolved.execution_timezone) == ("5 0 * * 1", "Asia/Seoul")
-    for day in (1, 15):
-        (monthly,) = _tick(
-            inspig_productivity_monthly_schedule, dt.datetime(2026, 12, day, 2, 5, tzinfo=KST)
-        )
-        assert monthly.partition_key == "2026-11-01"
-    assert inspig_productivity_monthly_schedule.cron_schedule == "5 2 1,15 * *"
+    # Monday 2026-11-23 00:05 KST requests the week that ended on Sunday (Monday 11-16)
+    after = dt.datetime(2026, 11, 20, 9, 0, tzinfo=KST)
+    weekly_at = _next_tick("inspig_productivity_weekly_schedule", after)
+    assert weekly_at == dt.datetime(2026, 11, 23, 0, 5, tzinfo=KST)
+    weekly = _tick("inspig_productivity_weekly_schedule", weekly_at)
+    assert weekly and weekly.partition_key == "2026-11-16"
+    # from 2026-11-20 the monthly schedule fires 12-01 02:05, then 12-15 02:05: both November
+    first = _next_tick("inspig_productivity_monthly_schedule", after)
+    second = _next_tick("inspig_productivity_monthly_schedule", first)
+    assert first == dt.datetime(2026, 12, 1, 2, 5, tzinfo=KST)
+    assert second == dt.datetime(2026, 12, 15, 2, 5, tzinfo=KST)
+    for when in (first, second):
+        monthly = _tick("inspig_productivity_monthly_schedule", when)
+        assert monthly and monthly.partition_key == "2026-11-01"

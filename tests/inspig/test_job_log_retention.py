@@ -1,19 +1,23 @@
-"""TS_INS_JOB_LOG retention (spec §2.4: six months) on the real PostgreSQL farm database."""
+"""TS_INS_JOB_LOG retention (rows are kept six months) on the real PostgreSQL farm database."""
 
 import datetime as dt
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
+from dagster._utils.schedules import cron_string_iterator
 
 from inspig_assets import schema as t
 from inspig_assets.definitions import defs
 from inspig_assets.jobs import inspig_job_log_retention_job
-from inspig_assets.periods import KST, ReportWeek, now_kst
-from inspig_assets.report import RunOptions, run_week
+from inspig_assets.options import RunOptions
+from inspig_assets.periods import ReportWeek
+from inspig_assets.report import run_week
 from inspig_assets.retention import months_before
-from inspig_assets.schedules import inspig_job_log_retention_schedule
+from inspig_assets.schedules import build_schedules
 from resources.farm_db import FarmDbResource
+from resources.kst import KST, now_kst
+from resources.settings import load_settings
 
 from .conftest import SAMPLE_UNTIL
 
@@ -168,11 +172,36 @@ def test_retention_job_and_weekly_schedule_are_in_the_location() -> None:
     repository = defs.get_repository_def()
     assert repository.get_job("inspig_job_log_retention_job")
     schedule = repository.get_schedule_def("inspig_job_log_retention_schedule")
-    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 4 * * 0", "Asia/Seoul")
     assert schedule.job_name == "inspig_job_log_retention_job"
-    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # like every domain one
-    sunday = dt.datetime(2026, 11, 22, 4, 0, tzinfo=KST)
+    # from Thursday 2026-11-19 15:00 KST the next tick is Sunday 11-22 04:00 KST, then a week on
+    ticks = cron_string_iterator(
+        dt.datetime(2026, 11, 19, 15, 0, tzinfo=KST).timestamp(),
+        schedule.cron_schedule,
+        schedule.execution_timezone,
+    )
+    sunday = next(ticks).astimezone(KST)
+    assert sunday == dt.datetime(2026, 11, 22, 4, 0, tzinfo=KST)
+    assert next(ticks).astimezone(KST) == sunday + dt.timedelta(days=7)
     context = dg.build_schedule_context(scheduled_execution_time=sunday, repository_def=repository)
     (request,) = schedule.evaluate_tick(context).run_requests or []
     assert request.job_name in (None, "inspig_job_log_retention_job")
-    assert inspig_job_log_retention_schedule.name == schedule.name
+
+
+@pytest.mark.parametrize(
+    ("env", "status"),
+    [("prod", dg.DefaultScheduleStatus.RUNNING), ("local", dg.DefaultScheduleStatus.STOPPED)],
+)
+def test_schedules_start_running_in_prod_and_stopped_locally(
+    env: str, status: dg.DefaultScheduleStatus
+) -> None:
+    settings = load_settings().model_copy(update={"platform_env": env})
+    assert {s.name: s.default_status for s in build_schedules(settings)} == {
+        name: status
+        for name in (
+            "inspig_weekly_am7_schedule",
+            "inspig_weekly_pm2_schedule",
+            "inspig_productivity_weekly_schedule",
+            "inspig_productivity_monthly_schedule",
+            "inspig_job_log_retention_schedule",
+        )
+    }

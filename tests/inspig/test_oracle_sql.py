@@ -10,7 +10,9 @@ from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
 
 from inspig_assets import checks as ck
 from inspig_assets import schema
-from inspig_assets.periods import ReportWeek, now_kst
+from inspig_assets.master import find_master
+from inspig_assets.options import RunOptions
+from inspig_assets.periods import ReportWeek
 from inspig_assets.productivity import (
     StatPeriod,
     all_farms,
@@ -18,9 +20,11 @@ from inspig_assets.productivity import (
     save_rows,
     service_farms,
 )
-from inspig_assets.report import RunOptions, find_master, run_week, schedule_gate
+from inspig_assets.report import run_week
 from inspig_assets.retention import months_before, purge_job_log
+from inspig_assets.targets import schedule_gate
 from resources.farm_db import FarmDbResource
+from resources.kst import now_kst
 
 from .conftest import SAMPLE_UNTIL
 

@@ -7,8 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from inspig_assets import schema as t
+from inspig_assets.options import RunOptions
 from inspig_assets.periods import ReportWeek
-from inspig_assets.report import RunOptions, run_week
+from inspig_assets.report import run_week
 from resources.farm_db import FarmDbResource
 
 from .tiny_farm import FARM, WEEK, build

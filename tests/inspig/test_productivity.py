@@ -15,7 +15,9 @@ from inspig_assets.assets import ts_productivity, ts_productivity_monthly
 from inspig_assets.productivity import StatPeriod, compute_local
 from inspig_assets.sources import ProductivityApiResource, ProductivitySourceError
 from resources.farm_db import FarmDbResource
+from resources.policies import STANDARD_RETRY
 
+from .conftest import inspig_resources
 from .tiny_farm import FARM, WEEK, build
 
 PAYLOAD = json.loads((Path(__file__).parent / "payloads" / "productivity_week.json").read_text())
@@ -82,7 +84,7 @@ def test_asset_keeps_good_farms_and_fails_its_check(
     result = dg.materialize(
         [ts_productivity],
         partition_key="2026-11-09",
-        resources={"farm_db": sample_db, "productivity_api": api},
+        resources=inspig_resources(sample_db, api),
     )
     assert result.success
     (check,) = result.get_asset_check_evaluations()
@@ -108,7 +110,7 @@ def test_asset_fails_when_the_api_is_unusable(
     result = dg.materialize(
         [ts_productivity],
         partition_key="2026-11-09",
-        resources={"farm_db": sample_db, "productivity_api": api},
+        resources=inspig_resources(sample_db, api),
         raise_on_error=False,
     )
     assert not result.success
@@ -117,7 +119,8 @@ def test_asset_fails_when_the_api_is_unusable(
         for event in result.all_events
         if event.event_type_value in ("STEP_UP_FOR_RETRY", "STEP_FAILURE")
     ]
-    assert len(errors) == 3  # two retries with backoff, then the failure
+    # the standard policy's retries with backoff, then the failure
+    assert len(errors) == STANDARD_RETRY.max_retries + 1
     assert "productivity 2026-W46: every farm failed" in errors[0]
     assert "productivity API, farm" in errors[0] and "not JSON" in errors[0]
 
@@ -150,7 +153,7 @@ def test_monthly_collects_farms_with_an_approved_member_only(sample_db: FarmDbRe
     result = dg.materialize(
         [ts_productivity_monthly],
         partition_key="2026-10-01",
-        resources={"farm_db": sample_db, "productivity_api": ProductivityApiResource()},
+        resources=inspig_resources(sample_db),
     )
     assert result.success
     meta = result.asset_materializations_for_node("ts_productivity_monthly")[0].metadata

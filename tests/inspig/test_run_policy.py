@@ -7,13 +7,15 @@ import sqlalchemy as sa
 from inspig_assets import processors
 from inspig_assets import schema as t
 from inspig_assets.assets import ts_ins_weekly_report
+from inspig_assets.checks import CHECK_FARMS_COMPLETE
 from inspig_assets.model import FarmData, RunContext
+from inspig_assets.options import RunOptions, RunRefused
 from inspig_assets.partitions import report_key
 from inspig_assets.periods import ReportWeek
-from inspig_assets.report import RunOptions, RunRefused, RunResult, run_week
+from inspig_assets.report import RunResult, run_week
 from resources.farm_db import FarmDbResource
 
-from .conftest import SAMPLE_UNTIL
+from .conftest import SAMPLE_UNTIL, inspig_resources
 
 WEEK = ReportWeek.before(SAMPLE_UNTIL)
 EARLIER = WEEK.previous
@@ -183,7 +185,7 @@ def test_three_materializations_leave_identical_rows(sample_db: FarmDbResource) 
     dumps = []
     for _ in range(3):
         result = dg.materialize(
-            [ts_ins_weekly_report], partition_key=key, resources={"farm_db": sample_db}
+            [ts_ins_weekly_report], partition_key=key, resources=inspig_resources(sample_db)
         )
         assert result.success
         dumps.append(_dump(sample_db))
@@ -195,7 +197,7 @@ def test_three_materializations_leave_identical_rows(sample_db: FarmDbResource) 
     assert (master["status_cd"], master["target_cnt"], master["complete_cnt"]) == ("RUNNING", 12, 8)
     pm2 = report_key(WEEK.dt_from.isoformat(), "PM2")
     assert dg.materialize(
-        [ts_ins_weekly_report], partition_key=pm2, resources={"farm_db": sample_db}
+        [ts_ins_weekly_report], partition_key=pm2, resources=inspig_resources(sample_db)
     ).success
     with sample_db.begin() as conn:
         master = conn.execute(sa.select(t.ts_ins_master)).mappings().one()
@@ -224,15 +226,16 @@ def test_failing_farm_is_isolated_and_rebuilt_later(
     monkeypatch.setattr(processors, "PROCESSORS", patched)
     key = report_key(WEEK.dt_from.isoformat(), "AM7")
     result = dg.materialize(
-        [ts_ins_weekly_report], partition_key=key, resources={"farm_db": sample_db}
+        [ts_ins_weekly_report], partition_key=key, resources=inspig_resources(sample_db)
     )
     assert result.success  # the run succeeds; the non-blocking check fails and names the farm
     check = next(
-        c
-        for c in result.get_asset_check_evaluations()
-        if c.check_name == "all_target_farms_complete"
+        c for c in result.get_asset_check_evaluations() if c.check_name == CHECK_FARMS_COMPLETE
     )
-    assert not check.passed and "2807" in check.metadata["failed_farms"].value
+    # findings are keyed partition/farm
+    assert not check.passed and list(check.metadata["failed_farms"].value) == [
+        f"{WEEK.dt_from}|AM7/2807"
+    ]
     meta = result.asset_materializations_for_node("ts_ins_weekly_report")
     week_meta = next(m for m in meta if m.asset_key == dg.AssetKey("ts_ins_week")).metadata
     assert week_meta["farms_error"].value == 1 and week_meta["farms_ok"].value == 7
