@@ -93,7 +93,7 @@ def _row(
 
 
 class PayloadError(ValueError):
-    """The productivity API answered with something that is not the documented payload."""
+    """The productivity API answered with something that is not its payload shape."""
 
 
 def period_of(kind: str, index: str) -> StatPeriod:

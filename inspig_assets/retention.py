@@ -1,4 +1,4 @@
-"""TS_INS_JOB_LOG retention (spec §2.4: six months), which the original ETL never implemented.
+"""TS_INS_JOB_LOG retention: rows are kept six months (calendar months of START_DT), then deleted.
 
 Plain Python on SQLAlchemy Core (no Dagster). Count first, then delete in bounded batches, each in
 its own short transaction. Rows of a running job are never deleted: a log row whose own status is

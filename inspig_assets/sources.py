@@ -43,7 +43,7 @@ class ProductivityApiResource(dg.ConfigurableResource):
         return "local computation from PigPlan tables (sample)" if self.is_sample else "pigplan api"
 
     def request_params(self, period: StatPeriod) -> dict[str, Any]:
-        """Query parameters of one request (the documented fixed and varying ones)."""
+        """Query parameters of one request: fixed ones, and the period's stat date and kind."""
         return {
             "statDate": period.stat_date,
             "memberId": "null",

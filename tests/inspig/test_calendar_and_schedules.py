@@ -31,7 +31,7 @@ def test_week_53_and_new_year_periods() -> None:
     new_year = ReportWeek.of_iso(2025, 1)
     assert (new_year.dt_from, new_year.dt_to) == (dt.date(2024, 12, 30), dt.date(2025, 1, 5))
     assert (new_year.previous.year, new_year.previous.week_no) == (2024, 52)
-    # the seed's table: a run on 12/22..12/28 reports W51, on 12/29..12/31 W52 (2025)
+    # a run on 12/22..12/28 reports W51 (12/15..12/21), on 12/29..12/31 W52 (12/22..12/28) (2025)
     assert ReportWeek.before(dt.date(2025, 12, 28)).week_no == 51
     assert ReportWeek.before(dt.date(2025, 12, 31)).week_no == 52
     assert ReportWeek.before(dt.date(2025, 12, 22)).week_no == 51  # a Monday: the week before

@@ -1,4 +1,4 @@
-"""Run modes: the deletion matrix (seed §3.4), dry run, idempotency, failure isolation."""
+"""Run modes: test-mode deletions (init_week, init_all), dry run, idempotency, isolation."""
 
 import dagster as dg
 import pytest
