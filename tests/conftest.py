@@ -6,7 +6,7 @@ import socket
 import ssl
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -124,14 +124,24 @@ def local_lake(tmp_path: Path) -> LakeResource:
 
 
 # -- SMTP (aiosmtpd with STARTTLS) ---------------------------------------------------------------
+TRY_AGAIN_LATER = "451 4.3.0 try again later"
+
+
 @dataclass
 class SmtpServer:
-    """A running local SMTP server and the messages it received."""
+    """A running local SMTP server and the messages it received.
+
+    `refuse`, when set, is asked about every message at DATA: a message it returns True for is
+    answered `451 4.3.0 try again later` (a busy server's transient refusal) and kept in
+    `refused` instead of `messages`.
+    """
 
     host: str
     port: int
     ca_file: str
     messages: list[Message] = field(default_factory=list)
+    refused: list[Message] = field(default_factory=list)
+    refuse: Callable[[Message], bool] | None = None
 
     def mailer(self, **overrides: object) -> MailerResource:
         """A mailer resource pointing at this server (STARTTLS, trusting its certificate)."""
@@ -190,7 +200,11 @@ def smtp_server(tmp_path: Path) -> Iterator[SmtpServer]:
 
     class Handler:
         async def handle_DATA(self, smtp, session, envelope):
-            server.messages.append(message_from_bytes(envelope.original_content))
+            message = message_from_bytes(envelope.original_content)
+            if server.refuse is not None and server.refuse(message):
+                server.refused.append(message)
+                return TRY_AGAIN_LATER
+            server.messages.append(message)
             return "250 OK"
 
     controller = Controller(

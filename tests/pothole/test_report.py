@@ -4,7 +4,6 @@ import datetime as dt
 import os
 from email.header import decode_header, make_header
 from email.message import Message
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -15,7 +14,6 @@ from pothole_assets import lake_io as lk
 from pothole_assets.assets import daily_pothole_report, mvw_dashboard_repair_priority
 from pothole_assets.sources import PotholeResource
 from resources import LakeResource, MailerResource, WarehouseResource
-from resources.mailer import MailDeliveryError
 
 DAYS = ["2026-02-10", "2026-02-11"]
 RANGE = {
@@ -113,19 +111,6 @@ def test_rerunning_a_report_range_mails_no_day_twice_unless_asked(
 
 
 # -- re-execution from failure of a real run ----------------------------------------------------
-class RefusingMailer(MailerResource):
-    """The real mailer, except that it refuses the report of the day named in `refuse_file`."""
-
-    refuse_file: str
-
-    def send(self, to: list[str], subject: str, html: str, **kwargs: object) -> str:
-        """Refuse that day's report as a busy SMTP server would; send the others."""
-        refused = Path(self.refuse_file)
-        if refused.exists() and subject.endswith(refused.read_text()):
-            raise MailDeliveryError(f"mail '{subject}': 451 try again later")
-        return super().send(to, subject, html, **kwargs)
-
-
 def report_job() -> dg.JobDefinition:
     """The report asset's job over the test's components (named in POTHOLE_TEST_* variables)."""
     env = os.environ
@@ -134,11 +119,10 @@ def report_job() -> dg.JobDefinition:
         "warehouse": WarehouseResource(
             url=env["POTHOLE_TEST_PG_URL"], search_path=env["POTHOLE_TEST_SCHEMA"]
         ),
-        "mailer": RefusingMailer(
+        "mailer": MailerResource(
             host="127.0.0.1",
             port=int(env["POTHOLE_TEST_SMTP_PORT"]),
             ca_file=env["POTHOLE_TEST_SMTP_CA"],
-            refuse_file=env["POTHOLE_TEST_REFUSE_FILE"],
         ),
         "pothole": PotholeResource(report_to=["roads@example.com"]),
     }
@@ -158,7 +142,6 @@ def test_reexecution_after_a_failed_send_mails_only_the_days_not_yet_sent(
     pg_url: str,
     pg_schema: str,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
 ) -> None:
     lake = report_resources["lake"]
     assert isinstance(lake, LakeResource)
@@ -167,9 +150,8 @@ def test_reexecution_after_a_failed_send_mails_only_the_days_not_yet_sent(
     monkeypatch.setenv("POTHOLE_TEST_SCHEMA", pg_schema)
     monkeypatch.setenv("POTHOLE_TEST_SMTP_PORT", str(smtp_server.port))
     monkeypatch.setenv("POTHOLE_TEST_SMTP_CA", smtp_server.ca_file)
-    refuse = tmp_path / "refuse"
-    refuse.write_text(DAYS[1])
-    monkeypatch.setenv("POTHOLE_TEST_REFUSE_FILE", str(refuse))
+    # the SMTP server is busy for the second day's report: 451 4.3.0 try again later at DATA
+    smtp_server.refuse = lambda message: _subjects([message]) == _expected(DAYS[1])
     job = dg.reconstructable(report_job)
     # step retries off: the retry policy's 30 s back-off is not what is tested here
     no_step_retries = {"execution": {"config": {"retries": {"disabled": {}}}}}
@@ -180,7 +162,8 @@ def test_reexecution_after_a_failed_send_mails_only_the_days_not_yet_sent(
 
         # the SMTP server takes mail again; the run is re-executed from its failure with its
         # tags (as run retries and the UI do; execute_job needs them passed)
-        refuse.unlink()
+        assert _subjects(smtp_server.refused) == _expected(DAYS[1])
+        smtp_server.refuse = None
         with dg.execute_job(
             job,
             instance,

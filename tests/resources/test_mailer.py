@@ -36,6 +36,19 @@ def test_untrusted_certificate_fails_with_a_clear_error(smtp_server) -> None:
     assert smtp_server.messages == []
 
 
+def test_a_busy_server_refusing_with_451_fails_the_send_and_later_takes_it(smtp_server) -> None:
+    mailer = smtp_server.mailer()
+    smtp_server.refuse = lambda message: message["Subject"].endswith("2024-03-06")
+    mailer.send(["a@example.com"], "report 2024-03-05", "<p>5</p>")
+    with pytest.raises(MailDeliveryError, match=r"report 2024-03-06.*451.*try again later"):
+        mailer.send(["a@example.com"], "report 2024-03-06", "<p>6</p>")
+    assert [m["Subject"] for m in smtp_server.messages] == ["report 2024-03-05"]
+    assert [m["Subject"] for m in smtp_server.refused] == ["report 2024-03-06"]
+    smtp_server.refuse = None  # the server takes mail again
+    mailer.send(["a@example.com"], "report 2024-03-06", "<p>6</p>")
+    assert [m["Subject"] for m in smtp_server.messages][-1] == "report 2024-03-06"
+
+
 def test_without_smtp_host_messages_land_in_the_outbox(tmp_path: Path) -> None:
     mailer = MailerResource(outbox_dir=str(tmp_path / "outbox"))
     where = Path(mailer.send(["a@example.com"], "Report", "<p>hello</p>"))
