@@ -1,4 +1,3 @@
-import logging
 import os
 import signal
 
@@ -63,26 +62,33 @@ class Terminated(Exception):
 
 
 def test_a_second_terminate_during_the_stop_does_not_leave_instances_running(
-    moto_endpoint: str,
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cluster = _cluster(moto_endpoint, _instances(moto_endpoint, 2))
 
     def interrupt(signo: int, frame: object) -> None:
         raise Terminated(signo)
 
-    class TerminateAgainWhileStopping(logging.Logger):
-        def info(self, msg: object, *args: object, **kwargs: object) -> None:
-            if "stopping" in str(msg):
-                os.kill(os.getpid(), signal.SIGINT)  # the operator clicks terminate again
+    # The operator clicks terminate again just as the StopInstances request is about to go out:
+    # botocore's before-call event of that API call, on the session the resource's client uses.
+    session = boto3.session.Session()
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+    second_terminates: list[str] = []
 
+    def terminate_again(**kwargs: object) -> None:
+        second_terminates.append("StopInstances")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    session.events.register("before-call.ec2.StopInstances", terminate_again)
     previous = signal.signal(signal.SIGINT, interrupt)
     try:
         with pytest.raises(Terminated):
-            with cluster.running(TerminateAgainWhileStopping("test")):
+            with cluster.running():
                 assert _states(cluster) == {"running"}
                 os.kill(os.getpid(), signal.SIGINT)  # the first terminate
     finally:
         signal.signal(signal.SIGINT, previous)
+    assert second_terminates == ["StopInstances"]
     assert _states(cluster) == {"stopped"}
 
 

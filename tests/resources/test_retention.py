@@ -1,7 +1,10 @@
 import datetime as dt
+import itertools
 
 import dagster as dg
+from dagster._utils.schedules import cron_string_iterator
 
+from resources.kst import KST
 from resources.retention import make_run_retention_job
 
 
@@ -10,9 +13,28 @@ def small_table() -> None:
     """A table."""
 
 
-def test_retention_deletes_only_old_finished_runs_of_its_location() -> None:
+def test_retention_runs_daily_at_03_30_kst() -> None:
     job, schedule = make_run_retention_job("demo")
-    assert schedule.cron_schedule == "30 3 * * *" and schedule.execution_timezone == "Asia/Seoul"
+    # the ticks after midnight KST of 10 March 2026: 03:30 KST that day and the next (README)
+    midnight = dt.datetime(2026, 3, 10, tzinfo=KST)
+    ticks = cron_string_iterator(
+        midnight.timestamp(), schedule.cron_schedule, schedule.execution_timezone
+    )
+    assert [t.astimezone(KST) for t in itertools.islice(ticks, 2)] == [
+        dt.datetime(2026, 3, 10, 3, 30, tzinfo=KST),
+        dt.datetime(2026, 3, 11, 3, 30, tzinfo=KST),
+    ]
+    # a tick requests one run of the retention job, with its default config (90 days)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 3, 10, 3, 30, tzinfo=KST)
+    )
+    (request,) = schedule.evaluate_tick(context).run_requests or []
+    assert request.job_name in (None, job.name) and schedule.job_name == job.name
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_retention_deletes_only_old_finished_runs_of_its_location() -> None:
+    job, _schedule = make_run_retention_job("demo")
     with dg.instance_for_test() as instance:
         old = dg.materialize([small_table], instance=instance).run_id
         recent = dg.materialize([small_table], instance=instance).run_id
