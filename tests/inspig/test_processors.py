@@ -103,11 +103,18 @@ def test_modon_parity_rows(report: tuple) -> None:
 def test_mating(report: tuple) -> None:
     week, subs = report
     row = subs[("GB", "STAT", 1)]
-    # sow 3 re-mated 5 days after weaning; gilt 4 first mated at 245 days
+    # matings 03-10..03-16: sow 3 on 03-11 (parity 1, 1st service), gilt 4 on 03-12 (parity 0)
+    #   cnt_1 2 matings; cnt_2 0 / cnt_3 0: neither is followed by an accident or a farrowing yet
+    #   cnt_4 1 first mating (gilt 4); cnt_5 0 repeat services; cnt_6 2 first services
+    #   cnt_7 2 / cnt_8 2 planned (no earlier report: the farm plan as of Sunday 03-09): gilts 1
+    #     (born 2024-07-01 + 240 = 02-26, overdue) and 4 (2024-07-10 + 240 = 03-07, overdue); sows
+    #     3 (weaned 03-06 + 5 = 03-11) and 9 (weaned 02-28 + 5 = 03-05, overdue)
+    #   cnt_9 6 matings since 2024-12-30: sows 3, 4, 5 (02-17), 10 (01-05), 11 (01-02, 02-25)
     assert _cnt(row, 9) == [2, 0, 0, 1, 0, 2, 2, 2, 6]
+    # val_1: sow 3 weaned 03-06, re-mated 03-11 → 5 days; val_2: gilt 4 2024-07-10 → 03-12 = 245
     assert _val(row, 2) == [5.0, 245.0]
     assert row["hint1"].startswith("(농장 기본값)\n· 이유돈: 이유 후 5일")
-    # return-interval chart: one mating 5 days after weaning
+    # return-interval chart (≤3, 4, 5, … days): sow 3's mating 5 days after weaning, 3rd bucket
     assert _cnt(subs[("GB", "CHART", 1)], 8) == [0, 0, 1, 0, 0, 0, 0, 0]
     assert (week["last_gb_cnt"], week["last_gb_sum"]) == (2, 6)
 
@@ -115,10 +122,15 @@ def test_mating(report: tuple) -> None:
 def test_farrowing(report: tuple) -> None:
     week, subs = report
     row = subs[("BM", "-", 1)]
-    # sow 7: 11 live + 2 stillborn, one piglet fostered out → nursing 10; planned: sow 7's mating
-    # of 2024-11-20 falls in [DT_FROM − 115, DT_TO − 115]
+    # sow 7's litter of 03-14: 1 litter, 11 live + 2 stillborn + 0 mummies = 13; one piglet
+    # fostered out on 03-15 → nursing 11 − 1 = 10, none died, moves −1; planned 1: sow 7's mating
+    # of 2024-11-20 falls in [DT_FROM − 115, DT_TO − 115] = [2024-11-15, 2024-11-21] (sow 6's
+    # 11-10 does not)
     assert _cnt(row, 9) == [1, 13, 11, 2, 0, 10, 1, 0, -1]
-    assert _val(row, 7) == [13.0, 11.0, 2.0, 0.0, 10.0, 0.0, -1.0]
+    assert _val(row, 7) == [13.0, 11.0, 2.0, 0.0, 10.0, 0.0, -1.0]  # the same over 1 litter
+    # year-to-date (2024-12-30 ..): litters of sows 9 (10), 3 (10), 2 (12+1+1), 8 (9), 7 (11+2)
+    # → 5 litters, 10 + 10 + 14 + 9 + 13 = 56 born, 10 + 10 + 12 + 9 + 11 = 52 live;
+    # 56 / 5 = 11.2 and 52 / 5 = 10.4 a litter
     assert (week["last_bm_sum_cnt"], week["last_bm_sum_total"], week["last_bm_sum_live"]) == (
         5, 56, 52,
     )  # fmt: skip
