@@ -10,28 +10,26 @@ import dagster as dg
 import pandas as pd
 
 from production_assets import backups, maintenance
-from production_assets.backups import KST
-from production_assets.databases import DatabaseFileError, DbFile, file_stats, row_count
+from production_assets.checks import (
+    INTEGRITY_CHECK,
+    LIVE_ROWS_BEFORE_CUTOFF_CHECK,
+    REJECTED_ROWS_CHECK,
+    REJECTED_ROWS_MAX_SHARE,
+    REQUIRED_INDEXES_CHECK,
+)
+from production_assets.databases import DatabaseFileError, DbFile, DbLayout, file_stats, row_count
 from production_assets.partitions import production_monthly_partitions
 from production_assets.schema import MONTHLY_VIEW_SQL, metadata
 from production_assets.schema import production_monthly_totals as monthly_table
 from production_assets.schema import production_rejected_records as rejected_table
-from production_assets.sources import ProductionDbResource
-from production_assets.summaries import monthly_totals
+from production_assets.sources import FILES_POOL, ProductionDbResource
+from production_assets.summaries import MonthlyTotals, monthly_totals
+from resources.kst import KST, as_kst, now_kst
+from resources.metadata import Stopwatch, partition_metadata
 from resources.warehouse import WarehouseResource
 
 GROUP = "production"
 SQLITE_KIND = {"dagster/kind/sqlite": ""}
-
-# Asset check names.
-INTEGRITY_CHECK = "integrity_ok"
-REQUIRED_INDEXES_CHECK = "required_indexes_present"
-REJECTED_ROWS_CHECK = "rejected_rows_below_threshold"
-LIVE_ROWS_BEFORE_CUTOFF_CHECK = "live_rows_before_cutoff"
-REJECTED_ROWS_MAX_SHARE = 0.01
-# Steps that write the database files or the backups hold one slot of this concurrency pool
-# (limit 1 by the instance's default), so two of them never run at once, even in ad-hoc runs.
-FILES_POOL = "production_files"
 
 
 def _source_label(db: ProductionDbResource) -> str:
@@ -63,17 +61,17 @@ def _observe(
     version += "".join(f";{name}:unreadable" for name in errors)
     return dg.ObserveResult(
         data_version=dg.DataVersion(version or "none"),
-        metadata={
-            "dagster/row_count": sum(s.row_count for s in stats),
-            "files": dg.MetadataValue.json([s.as_dict() for s in stats]),
-            "unreadable": dg.MetadataValue.json(errors),
-            "size_mb": round(sum(s.size_bytes for s in stats) / 1024**2, 2),
-            "min_date": min((s.min_date for s in stats if s.min_date), default=None) or "-",
-            "max_date": max((s.max_date for s in stats if s.max_date), default=None) or "-",
-            "rows_outside_range": sum(s.rows_outside_range for s in stats),
-            "source": _source_label(production_db),
+        metadata=partition_metadata(
+            rows=sum(s.row_count for s in stats),
+            source=_source_label(production_db),
+            files=dg.MetadataValue.json([s.as_dict() for s in stats]),
+            unreadable=dg.MetadataValue.json(errors),
+            size_mb=round(sum(s.size_bytes for s in stats) / 1024**2, 2),
+            min_date=min((s.min_date for s in stats if s.min_date), default=None) or "-",
+            max_date=max((s.max_date for s in stats if s.max_date), default=None) or "-",
+            rows_outside_range=sum(s.rows_outside_range for s in stats),
             **extra,
-        },
+        ),
     )
 
 
@@ -122,6 +120,7 @@ def production_db_indexes(
     context: dg.AssetExecutionContext, config: IndexConfig, production_db: ProductionDbResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Required indexes present on every production database file (missing ones are created)."""
+    watch = Stopwatch()
     layout = production_db.layout()
     budget = config.max_lock_seconds or production_db.write_lock_budget_seconds
     healed: dict[str, list[str]] = {}
@@ -177,14 +176,15 @@ def production_db_indexes(
     )
     _fail(errors, "index healing")
     yield dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": rows,
-            "files_checked": len(healed),
-            "indexes_created": sum(len(v) for v in healed.values()),
-            "healed": dg.MetadataValue.json(healed),
-            "deferred_over_lock_budget": dg.MetadataValue.json(deferred),
-            "source": _source_label(production_db),
-        }
+        metadata=partition_metadata(
+            rows=rows,
+            source=_source_label(production_db),
+            elapsed=watch,
+            files_checked=len(healed),
+            indexes_created=sum(len(v) for v in healed.values()),
+            healed=dg.MetadataValue.json(healed),
+            deferred_over_lock_budget=dg.MetadataValue.json(deferred),
+        )
     )
 
 
@@ -209,6 +209,7 @@ def production_db_statistics(
     production_db: ProductionDbResource,
 ) -> dg.MaterializeResult:
     """Query-planner statistics (ANALYZE) of every database file, refreshed at most once a day."""
+    watch = Stopwatch()
     layout = production_db.layout()
     previous = _last_analyzed(context)
     interval_s = production_db.analyze_interval_hours * 3600
@@ -248,17 +249,19 @@ def production_db_statistics(
     _fail(errors, "ANALYZE")
     next_due = min(analyzed_at.values(), default=now) + interval_s
     return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": rows,
-            "analyzed": ", ".join(durations)
+        metadata=partition_metadata(
+            rows=rows,
+            source=_source_label(production_db),
+            elapsed=watch,
+            analyzed=", ".join(durations)
             or ("none (deferred)" if deferred else "none (ran less than the interval ago)"),
-            "analyze_ms": dg.MetadataValue.json(durations),
-            "deferred_over_lock_budget": ", ".join(deferred) or "-",
-            "analyzed_at": dg.MetadataValue.json(analyzed_at),
-            "next_due": dt.datetime.fromtimestamp(next_due, KST).isoformat(timespec="seconds"),
-            "forced": config.force,
-            "analysis_limit": production_db.analysis_limit,
-        }
+            analyze_ms=dg.MetadataValue.json(durations),
+            deferred_over_lock_budget=", ".join(deferred) or "-",
+            analyzed_at=dg.MetadataValue.json(analyzed_at),
+            next_due=dt.datetime.fromtimestamp(next_due, KST).isoformat(timespec="seconds"),
+            forced=config.force,
+            analysis_limit=production_db.analysis_limit,
+        )
     )
 
 
@@ -282,6 +285,7 @@ def production_db_backups(
     production_db: ProductionDbResource,
 ) -> dg.MaterializeResult:
     """Verified online backups of every database file, with per-file retention."""
+    watch = Stopwatch()
     layout = production_db.layout()
     backup_dir = production_db.backups_path()
     made: list[dict[str, Any]] = []
@@ -311,19 +315,21 @@ def production_db_backups(
             context.log.error(f"{db.name}: {exc}")
     _fail(errors, "backup")
     return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(m["rows"] for m in made),
-            "backups_made": len(made),
-            "backups": dg.MetadataValue.json(made),
-            "unchanged_skipped": ", ".join(skipped) or "-",
-            "deleted_by_retention": dg.MetadataValue.json(deleted),
-            "backup_dir": str(backup_dir),
-        }
+        metadata=partition_metadata(
+            rows=sum(m["rows"] for m in made),
+            source=_source_label(production_db),
+            elapsed=watch,
+            backups_made=len(made),
+            backups=dg.MetadataValue.json(made),
+            unchanged_skipped=", ".join(skipped) or "-",
+            deleted_by_retention=dg.MetadataValue.json(deleted),
+            backup_dir=str(backup_dir),
+        )
     )
 
 
 def _month_start(value: dt.datetime) -> dt.date:
-    return value.astimezone(KST).date()
+    return as_kst(value).date()
 
 
 @dg.asset(
@@ -343,7 +349,7 @@ def production_monthly_totals(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """Production total, batch count and weighted average batch size per month and item."""
-    started = time.perf_counter()
+    watch = Stopwatch()
     window = context.partition_time_window
     start, end = _month_start(window.start), _month_start(window.end)
     layout = production_db.layout()
@@ -353,7 +359,45 @@ def production_monthly_totals(
         raise dg.Failure(
             description=f"monthly totals {start}..{end}: {exc}", allow_retries=False
         ) from exc
-    now = dt.datetime.now(KST)
+    frame, rejected = _frames(totals, start, end, now_kst())
+    warehouse.create_tables(metadata)
+    warehouse.execute(MONTHLY_VIEW_SQL)
+    written = warehouse.replace_partition(frame, monthly_table, "month", start, end)
+    warehouse.replace_partition(rejected, rejected_table, "month", start, end)
+
+    source_rows = sum(totals.rows_by_file.values())
+    by_month = totals.by_month()
+    return dg.MaterializeResult(
+        metadata=partition_metadata(
+            rows=written,
+            rejected=len(totals.rejected),
+            rejected_by_reason=_reasons(totals),
+            source=_source_label(production_db),
+            elapsed=watch,
+            source_rows=source_rows,
+            rows_by_file=dg.MetadataValue.json(totals.rows_by_file),
+            months=dg.MetadataValue.json(
+                {m: {k: round(v, 3) for k, v in f.items()} for m, f in by_month.items()}
+            ),
+            total_production=round(sum(f["total_production"] for f in by_month.values()), 3),
+            batch_count=int(sum(f["batch_count"] for f in by_month.values())),
+            cutoff=layout.cutoff or "-",
+        ),
+        check_results=_totals_checks(totals, layout, production_db),
+    )
+
+
+def _reasons(totals: MonthlyTotals) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in totals.rejected:
+        counts[row.reason] = counts.get(row.reason, 0) + 1
+    return counts
+
+
+def _frames(
+    totals: MonthlyTotals, start: dt.date, end: dt.date, now: dt.datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of the totals table and of the rejected-records table for the window."""
     frame = pd.DataFrame(
         {
             "month": [dt.date.fromisoformat(f"{i.year_month}-01") for i in totals.items],
@@ -379,16 +423,17 @@ def production_monthly_totals(
         },
         columns=[c.name for c in rejected_table.columns],
     )
-    warehouse.create_tables(metadata)
-    warehouse.execute(MONTHLY_VIEW_SQL)
-    written = warehouse.replace_partition(frame, monthly_table, "month", start, end)
-    warehouse.replace_partition(rejected, rejected_table, "month", start, end)
+    return frame, rejected
 
+
+def _totals_checks(
+    totals: MonthlyTotals, layout: DbLayout, production_db: ProductionDbResource
+) -> list[dg.AssetCheckResult]:
+    """The checks `production_monthly_totals` reports with each materialization."""
     source_rows = sum(totals.rows_by_file.values())
     share = len(totals.rejected) / max(1, source_rows + len(totals.rejected))
     live_before = maintenance.live_rows_before_cutoff(layout, production_db.busy_timeout_seconds)
-    by_month = totals.by_month()
-    yield_checks = [
+    return [
         dg.AssetCheckResult(
             check_name=REJECTED_ROWS_CHECK,
             passed=share <= REJECTED_ROWS_MAX_SHARE,
@@ -411,23 +456,6 @@ def production_monthly_totals(
             ),
         ),
     ]
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": written,
-            "source_rows": source_rows,
-            "rows_rejected": len(totals.rejected),
-            "rows_by_file": dg.MetadataValue.json(totals.rows_by_file),
-            "months": dg.MetadataValue.json(
-                {m: {k: round(v, 3) for k, v in f.items()} for m, f in by_month.items()}
-            ),
-            "total_production": round(sum(f["total_production"] for f in by_month.values()), 3),
-            "batch_count": int(sum(f["batch_count"] for f in by_month.values())),
-            "cutoff": layout.cutoff or "-",
-            "source": _source_label(production_db),
-            "elapsed_s": round(time.perf_counter() - started, 3),
-        },
-        check_results=yield_checks,
-    )
 
 
 def _month_of(production_date: str, start: dt.date, end: dt.date) -> dt.date:

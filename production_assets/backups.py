@@ -15,7 +15,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from production_assets.databases import (
     TABLE,
@@ -26,8 +25,8 @@ from production_assets.databases import (
 )
 from production_assets.maintenance import integrity_check, is_ok
 from production_assets.snapshots import consistent_copy, remove_copy
+from resources.kst import KST, now_kst
 
-KST = ZoneInfo("Asia/Seoul")
 STAMP_FORMAT = "%Y%m%d_%H%M%S"
 # A partial file untouched for this long was left by a backup that was killed (a running backup
 # writes to its partial file continuously).
@@ -127,11 +126,11 @@ def _free_name(backup_dir: Path, prefix: str, when: dt.datetime | None) -> str:
     On the real clock a taken name means waiting for the next second (a stamp in the future would
     claim to cover changes that have not happened yet); with an explicit time the stamp moves on.
     """
-    stamp = (when or dt.datetime.now(KST)).astimezone(KST).replace(microsecond=0)
+    stamp = (when or now_kst()).astimezone(KST).replace(microsecond=0)
     while (backup_dir / f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db").exists():
         if when is None:
             time.sleep(1.0 - time.time() % 1.0 + 0.001)
-            stamp = dt.datetime.now(KST).replace(microsecond=0)
+            stamp = now_kst().replace(microsecond=0)
         else:
             stamp += dt.timedelta(seconds=1)
     return f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db"
@@ -286,7 +285,7 @@ def restore_backup(backup: Path, target: Path, now: dt.datetime | None = None) -
     atomic rename; the replaced file stays as `<name>.replaced_YYYYMMDD_HHMMSS`.
     """
     rows = verify_backup(backup)
-    stamp = (now or dt.datetime.now(KST)).astimezone(KST).strftime(STAMP_FORMAT)
+    stamp = (now or now_kst()).astimezone(KST).strftime(STAMP_FORMAT)
     staged = target.with_name(f".{target.name}.restore.tmp")
     staged.unlink(missing_ok=True)
     try:

@@ -1,7 +1,9 @@
-"""Asset checks of the production database files and their backups.
+"""Asset checks of the production database files and their backups, and every check's name.
 
-The integrity and required-index checks are reported by `production_db_indexes` itself, so they
-still say which file is broken when that step fails.
+The names below are the only place the checks are spelled: the integrity and required-index
+checks are reported by `production_db_indexes` itself (so they still say which file is broken when
+that step fails), the rejected-rows and rows-before-cutoff checks by `production_monthly_totals`,
+both through `check_specs` with these constants.
 """
 
 import datetime as dt
@@ -9,21 +11,30 @@ import datetime as dt
 import dagster as dg
 
 from production_assets import backups, maintenance
-from production_assets.assets import (
-    FILES_POOL,
-    production_db_backups,
-    production_db_statistics,
-)
 from production_assets.databases import wal_size
-from production_assets.sources import ProductionDbResource
+from production_assets.sources import FILES_POOL, ProductionDbResource
+from resources.kst import now_kst
 
+# Reported by production_db_indexes.
+INTEGRITY_CHECK = "integrity_ok"
+REQUIRED_INDEXES_CHECK = "required_indexes_present"
+# Reported by production_monthly_totals.
+REJECTED_ROWS_CHECK = "rejected_rows_below_threshold"
+LIVE_ROWS_BEFORE_CUTOFF_CHECK = "live_rows_before_cutoff"
+# The @asset_checks below.
 WAL_SIZE_CHECK = "wal_below_limit"
 FREE_DISK_CHECK = "free_disk_space"
 BACKUPS_CURRENT_CHECK = "backups_current"
+
+REJECTED_ROWS_MAX_SHARE = 0.01
 BACKUP_MAX_AGE = dt.timedelta(hours=26)
 
+# The assets checked here, by key: assets.py imports the names above, so it is not imported here.
+STATISTICS_ASSET = "production_db_statistics"
+BACKUPS_ASSET = "production_db_backups"
 
-@dg.asset_check(asset=production_db_statistics, name=WAL_SIZE_CHECK, pool=FILES_POOL)
+
+@dg.asset_check(asset=STATISTICS_ASSET, name=WAL_SIZE_CHECK, pool=FILES_POOL)
 def production_db_wal_check(production_db: ProductionDbResource) -> dg.AssetCheckResult:
     """Each file's WAL stays under the limit; an oversized WAL is checkpointed first."""
     limit = int(production_db.wal_limit_mb * 1024**2)
@@ -41,7 +52,7 @@ def production_db_wal_check(production_db: ProductionDbResource) -> dg.AssetChec
     )
 
 
-@dg.asset_check(asset=production_db_backups, name=FREE_DISK_CHECK)
+@dg.asset_check(asset=BACKUPS_ASSET, name=FREE_DISK_CHECK)
 def production_db_free_disk_check(production_db: ProductionDbResource) -> dg.AssetCheckResult:
     """Free disk space of the database and backup folders is above the minimum (5 GB)."""
     folder = production_db.folder()
@@ -56,13 +67,13 @@ def production_db_free_disk_check(production_db: ProductionDbResource) -> dg.Ass
     )
 
 
-@dg.asset_check(asset=production_db_backups, name=BACKUPS_CURRENT_CHECK)
+@dg.asset_check(asset=BACKUPS_ASSET, name=BACKUPS_CURRENT_CHECK)
 def production_db_backups_current_check(
     production_db: ProductionDbResource,
 ) -> dg.AssetCheckResult:
     """Every file has a backup from the last day or from after its last change; retention holds."""
     backup_dir = production_db.backups_path()
-    now = dt.datetime.now(backups.KST)
+    now = now_kst()
     uncovered: list[str] = []
     over_retention: list[str] = []
     newest: dict[str, str] = {}

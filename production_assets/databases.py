@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 """
 REQUIRED_COLUMNS = ("production_date", "item_code", "item_name", "good_quantity", "lot_number")
 
-# The required index set (v8): applied to every database file.
+# The required index set: every database file, live and archive, carries all of them.
 REQUIRED_INDEXES: dict[str, str] = {
     "idx_production_date": f"CREATE INDEX IF NOT EXISTS idx_production_date ON {TABLE}"
     "(production_date)",

@@ -7,7 +7,6 @@ import dagster as dg
 
 from production_assets import backups, rollover
 from production_assets.assets import (
-    FILES_POOL,
     production_archive_dbs,
     production_db_backups,
     production_db_indexes,
@@ -15,7 +14,8 @@ from production_assets.assets import (
     production_live_db,
     production_monthly_totals,
 )
-from production_assets.sources import ProductionDbResource
+from production_assets.sources import FILES_POOL, ProductionDbResource
+from resources.metadata import ELAPSED, ROW_COUNT
 
 # Maintenance, rollover and restore all write the database files (and backups named by the second):
 # the instances (dagster.yaml, deploy/dagster.yaml) run one run with this tag at a time. Job tags
@@ -89,7 +89,7 @@ def archive_rollover(
                 "rows_after": dg.MetadataValue.json(report.rows_after),
                 "cutoff": report.cutoff_after or "-",
                 "final_backups": dg.MetadataValue.json(report.backups),
-                "duration_s": report.duration_s,
+                ELAPSED: report.duration_s,
             },
         )
     )
@@ -147,7 +147,7 @@ def restore_backup(
             ).key,
             metadata={
                 "restored_from": str(path),
-                "dagster/row_count": result.rows,
+                ROW_COUNT: result.rows,
                 "replaced_kept_as": result.replaced_kept_as or "-",
             },
         )
@@ -160,3 +160,11 @@ def restore_backup(
 def production_restore_job() -> None:
     """Restore a backup (config: backup_file)."""
     restore_backup()
+
+
+JOBS = [
+    production_maintenance_job,
+    production_monthly_totals_job,
+    production_archive_rollover_job,
+    production_restore_job,
+]

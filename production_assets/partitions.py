@@ -2,13 +2,17 @@
 
 import dagster as dg
 
-from resources.settings import load_settings
+from resources.kst import KST_NAME
 
-# Calendar months in KST from PRODUCTION_MONTHS_START (default 2024-01-01, the sample data's first
-# month). end_offset=1 includes the running month, which the change sensor keeps current while the
-# ERP adds rows to it.
+# The first month of the summaries, a code constant rather than a setting: the partitions are part
+# of the asset's identity (its keys, its materialization history, backfills), so starting earlier
+# is a change of the code, reviewed and deployed, not of the environment.
+MONTHS_START = "2024-01-01"
+
+# Calendar months in KST. end_offset=1 includes the running month, which the change sensor keeps
+# current while the ERP adds rows to it.
 production_monthly_partitions = dg.MonthlyPartitionsDefinition(
-    start_date=load_settings().production_months_start, timezone="Asia/Seoul", end_offset=1
+    start_date=MONTHS_START, timezone=KST_NAME, end_offset=1
 )
 
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from production_assets.backups import (
-    KST,
     BackupError,
     backup_database,
     fsync_file,
@@ -39,6 +38,7 @@ from production_assets.databases import (
 )
 from production_assets.maintenance import integrity_check, is_ok
 from production_assets.snapshots import consistent_copy, copy_database
+from resources.kst import as_kst, now_kst
 
 MARKER_TABLE = "platform_rollover"
 COLUMNS = "production_date, lot_number, item_code, item_name, good_quantity"
@@ -212,7 +212,7 @@ def rollover(
 ) -> RolloverReport:
     """Archive `year`: verified backups, `archive_{year}.db`, a fresh live file, verification."""
     started = time.perf_counter()
-    now = (now or dt.datetime.now(KST)).astimezone(KST)
+    now = as_kst(now or now_kst())
     layout = discover(db_dir, live_name)
     backup_dir = backup_dir or layout.backup_dir
     live = layout.live.path

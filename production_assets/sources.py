@@ -1,12 +1,10 @@
 """The production database folder as a Dagster resource (the ERP's files, or generated samples)."""
 
-import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from production_assets.backups import KST
 from production_assets.databases import (
     LIVE_DB_NAME,
     WRITE_LOCK_BUDGET_S,
@@ -17,6 +15,12 @@ from production_assets.databases import (
 )
 from production_assets.sample_data import ensure_sample
 from production_assets.watch import STABILIZATION_CHECKS, STABILIZATION_WAIT_S
+from resources.kst import today_kst
+from resources.settings import PlatformSettings
+
+# Steps that write the database files or the backups hold one slot of this concurrency pool
+# (limit 1 by the instance's default), so two of them never run at once, even in ad-hoc runs.
+FILES_POOL = "production_files"
 
 
 class ProductionDbResource(dg.ConfigurableResource):
@@ -74,7 +78,7 @@ class ProductionDbResource(dg.ConfigurableResource):
                 raise DatabaseFileError(f"production database folder {folder} does not exist")
             return folder
         folder = Path(self.sample_dir).expanduser().resolve()
-        ensure_sample(folder, dt.datetime.now(KST).date())
+        ensure_sample(folder, today_kst())
         return folder
 
     def layout(self) -> DbLayout:
@@ -88,3 +92,18 @@ class ProductionDbResource(dg.ConfigurableResource):
     def retention_for(self, db: DbFile) -> int:
         """How many backups of `db` are kept."""
         return self.live_backup_retention if db.kind == "live" else self.archive_backup_retention
+
+
+def domain_resources(settings: PlatformSettings) -> dict[str, dg.ConfigurableResource]:
+    """The production location's own resources: the database folder (samples when it is unset)."""
+    return {
+        "production_db": ProductionDbResource(
+            db_dir=str(settings.production_db_dir) if settings.production_db_dir else None,
+            sample_dir=str(settings.home / "production"),
+            backup_dir=(
+                str(settings.production_backup_dir) if settings.production_backup_dir else None
+            ),
+            live_backup_retention=settings.production_live_backup_retention,
+            archive_backup_retention=settings.production_archive_backup_retention,
+        )
+    }
