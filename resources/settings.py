@@ -101,6 +101,17 @@ class PlatformSettings(BaseSettings):
     # -- card --
 
     # -- energy --
+    kma_api_key: str | None = Field(default=None, description="data.go.kr key of KMA ASOS")
+    kma_api_url: str = "https://apis.data.go.kr/1360000"
+    kospo_api_key: str | None = Field(default=None, description="data.go.kr key of KOSPO solar")
+    kospo_api_url: str = "https://apis.data.go.kr/B552520/PwrSunLightInfo/getDataService"
+    koen_url: str | None = Field(
+        default=None,
+        description="koenergy.kr nfdt21 folder; unset = the site in prod, sample locally",
+    )
+    koen_org_no: str = ""  # strOrgNo; blank = every plant
+    koen_sleep_sec: float = 5.0  # pause between month chunks
+    koen_ssl_no_verify: bool = False  # escape hatch for the site's incomplete certificate chain
 
     @property
     def is_prod(self) -> bool:
