@@ -8,6 +8,7 @@ of starting its own; the server stops when the last process holding it exits.
 import signal
 import subprocess
 import sys
+import warnings
 
 from resources.embedded_pg import embedded_postgres_url
 from resources.settings import load_settings
@@ -23,7 +24,9 @@ def main(argv: list[str]) -> int:
         argv = argv[1:]
     settings = load_settings()
     if not settings.warehouse_url:
-        url = embedded_postgres_url(settings.home / "pg")
+        with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set" (harmless)
+            warnings.simplefilter("ignore")
+            url = embedded_postgres_url(settings.home / "pg")
         print(f"embedded PostgreSQL ready: {url.split('?')[0]} (data in {settings.home / 'pg'})")
     if not argv:
         return 0
