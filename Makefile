@@ -15,10 +15,10 @@ endif
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: help install instance demo dev test lint bench pg-stop
+.PHONY: help install instance demo dev test lint bench
 
 help:
-	@echo "make demo   materialize every asset of the five locations on sample data (embedded services)"
+	@echo "make demo   materialize the five locations on sample data with a few weeks of history"
 	@echo "make test   run the test suite"
 	@echo "make dev    Dagster UI on http://$(HOST):$(PORT) against the same local instance"
 	@echo "make lint   ruff"
@@ -48,7 +48,11 @@ lint: install
 	"$(UV)" run --frozen ruff check .
 	"$(UV)" run --frozen ruff format --check .
 
+# Every bench/*.py is a benchmark, except its helper modules (benchdb.py, and any _*.py).
+BENCH_HELPERS := bench/benchdb.py $(wildcard bench/_*.py)
+BENCHMARKS := $(filter-out $(BENCH_HELPERS),$(sort $(wildcard bench/*.py)))
+
 bench: install
-	@set -e; for script in bench/*.py; do \
+	@set -e; for script in $(BENCHMARKS); do \
 		echo "== $$script"; "$(UV)" run --frozen python "$$script"; \
 	done
