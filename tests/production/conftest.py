@@ -1,10 +1,11 @@
 """Fixtures of the production tests: small real SQLite files and an ERP writer process."""
 
 import json
+import queue
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,41 +92,99 @@ def production_db(db_dir: Path) -> ProductionDbResource:
 
 
 def run_writer(*args: str) -> dict:
-    """Run the ERP writer to completion and return its report."""
+    """Run the ERP writer in a one-shot mode (replace, drop-indexes) and return its report."""
     done = subprocess.run(
         [sys.executable, str(WRITER), *args], capture_output=True, text=True, check=True, timeout=60
     )
     return json.loads(done.stdout)
 
 
-@pytest.fixture
-def start_writer(tmp_path: Path) -> Iterator:
-    """Start the ERP writer in the background; returns (process, wait() -> report)."""
-    procs: list[subprocess.Popen] = []
+class ErpWriter:
+    """The ERP's writer in its own process, doing one step at a time on command.
 
-    def start(*args: str) -> subprocess.Popen:
-        ready = tmp_path / f"writer-ready-{len(procs)}"
+    Each call waits for the writer's answer, so when it returns the step has happened (or failed
+    with SQLite's message); `send` without waiting lets the writer block on a lock the platform
+    holds while the test carries on, and `answer` collects the outcome later.
+    """
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.proc = proc
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.answer()  # ready: connected to the file
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put("")  # the writer exited
+
+    def send(self, command: str) -> None:
+        """Give the writer a command without waiting for it to finish."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+
+    def answer(self, timeout_s: float = 60.0) -> dict:
+        """The answer to the oldest command not yet answered."""
+        try:
+            line = self.lines.get(timeout=timeout_s)
+        except queue.Empty:
+            raise RuntimeError("the ERP writer did not answer") from None
+        if not line:
+            raise RuntimeError(f"the ERP writer exited ({self.proc.wait()})")
+        return json.loads(line)
+
+    def do(self, command: str) -> dict:
+        """Run one command and return its answer."""
+        self.send(command)
+        return self.answer()
+
+    def ok(self, command: str) -> dict:
+        """Run one command that must succeed."""
+        answer = self.do(command)
+        assert answer["ok"], f"ERP writer: {command}: {answer.get('error')}"
+        return answer
+
+    def transaction(self, rows: int) -> int:
+        """Commit one transaction of `rows` rows; returns the rows committed so far."""
+        return self.ok(f"insert {rows}")["rows"]
+
+    def close(self) -> int:
+        """Stop the writer; returns the rows it committed."""
+        if self.proc.poll() is not None:
+            return -1
+        rows = self.ok("quit")["rows"]
+        self.proc.wait(timeout=60)
+        return rows
+
+
+@pytest.fixture
+def erp_writer() -> Iterator:
+    """Start ERP writers on files: `erp_writer(path, busy_timeout=0.0, day=..., journal=None)`.
+
+    The default busy timeout of 0 makes any lock the platform holds fail the writer's step at
+    once, so "the platform never holds the ERP up" is a plain assertion on the answer.
+    """
+    writers: list[ErpWriter] = []
+
+    def start(
+        db: Path, busy_timeout: float = 0.0, day: str = "2026-03-15", journal: str | None = None
+    ) -> ErpWriter:
+        args = ["serve", "--db", str(db), "--day", day, "--busy-timeout", str(busy_timeout)]
+        if journal:
+            args += ["--journal", journal]
         proc = subprocess.Popen(
-            [sys.executable, str(WRITER), *args, "--ready", str(ready)],
+            [sys.executable, str(WRITER), *args],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        procs.append(proc)
-        deadline = time.monotonic() + 20
-        while not ready.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("ERP writer did not start")
-            time.sleep(0.01)
-        return proc
+        writers.append(ErpWriter(proc))
+        return writers[-1]
 
     yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-
-
-def writer_report(proc: subprocess.Popen) -> dict:
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0
-    return json.loads(out)
+    for writer in writers:
+        if writer.proc.poll() is None:
+            writer.proc.kill()
+        writer.proc.wait()

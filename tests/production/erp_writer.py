@@ -1,8 +1,18 @@
 """A stand-in for the ERP: a separate process that writes the live database like the real one.
 
 Modes:
-  append   insert a few rows per transaction until --duration ends; reports its slowest commit
-  replace  write a complete new file next to the live one and rename it over the live file
+  serve         write on command, one step at a time, so a test decides exactly when the ERP holds
+                the write lock and when it commits. Commands come one per line on stdin; every
+                command is answered with one JSON line on stdout:
+                  begin           BEGIN IMMEDIATE: take the write lock (waits the busy timeout)
+                  insert N        insert N rows in the open transaction, else as one transaction
+                  commit          COMMIT the open transaction
+                  checkpoint      PRAGMA wal_checkpoint(PASSIVE), as the ERP does after commits
+                  timeout S       set the busy timeout to S seconds (0: never wait for a lock)
+                  quit            close the connection and exit
+                An answer is {"ok": true, "rows": <rows committed so far>} or {"ok": false,
+                "error": "<SQLite's message>"} (the open transaction is then rolled back).
+  replace       write a complete new file next to the live one and rename it over the live file
   drop-indexes  drop every index but the primary key's, as an ERP table rebuild does
 """
 
@@ -11,7 +21,6 @@ import json
 import os
 import sqlite3
 import sys
-import time
 from pathlib import Path
 
 SCHEMA = """
@@ -24,6 +33,10 @@ CREATE TABLE IF NOT EXISTS production_records (
     good_quantity REAL DEFAULT 0
 )
 """
+INSERT = (
+    "INSERT INTO production_records (production_date, lot_number, item_code, item_name,"
+    " good_quantity) VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def row(n: int, day: str) -> tuple[str, str, str, str, float]:
@@ -36,39 +49,49 @@ def row(n: int, day: str) -> tuple[str, str, str, str, float]:
     )
 
 
-def append(
-    db: Path,
-    duration: float,
-    rows_per_commit: int,
-    day: str,
-    ready: Path | None,
-    journal: str,
-    checkpoint: bool = False,
-) -> dict:
-    conn = sqlite3.connect(db, timeout=30)
-    conn.execute(f"PRAGMA journal_mode={journal}")
-    worst = 0.0
-    commits = 0
-    written = 0
-    end = time.monotonic() + duration
-    if ready:
-        ready.write_text("ready")
-    while time.monotonic() < end:
-        started = time.monotonic()
-        with conn:
-            conn.executemany(
-                "INSERT INTO production_records (production_date, lot_number, item_code, item_name,"
-                " good_quantity) VALUES (?, ?, ?, ?, ?)",
-                [row(written + i, day) for i in range(rows_per_commit)],
-            )
-        if checkpoint:  # try to copy the WAL into the main file after every commit
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        worst = max(worst, time.monotonic() - started)
-        commits += 1
-        written += rows_per_commit
-        time.sleep(0.005)
+def serve(db: Path, day: str, journal: str | None, busy_timeout: float) -> None:
+    conn = sqlite3.connect(db, timeout=busy_timeout, isolation_level=None)
+    if journal:
+        conn.execute(f"PRAGMA journal_mode={journal}")
+    committed = pending = 0
+    answer = {"ok": True, "rows": 0}
+    print(json.dumps(answer), flush=True)  # ready
+    for line in sys.stdin:
+        command, *args = line.split()
+        try:
+            if command == "begin":
+                conn.execute("BEGIN IMMEDIATE")
+            elif command == "insert":
+                n = int(args[0])
+                rows = [row(committed + pending + i, day) for i in range(n)]
+                if conn.in_transaction:
+                    conn.executemany(INSERT, rows)
+                    pending += n
+                else:  # one transaction of n rows
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.executemany(INSERT, rows)
+                    conn.execute("COMMIT")
+                    committed += n
+            elif command == "commit":
+                conn.execute("COMMIT")
+                committed, pending = committed + pending, 0
+            elif command == "checkpoint":
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            elif command == "timeout":
+                conn.execute(f"PRAGMA busy_timeout={int(float(args[0]) * 1000)}")
+            elif command == "quit":
+                break
+            else:
+                raise ValueError(f"unknown command {command!r}")
+            answer = {"ok": True, "rows": committed}
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            pending = 0
+            answer = {"ok": False, "error": str(exc), "rows": committed}
+        print(json.dumps(answer), flush=True)
     conn.close()
-    return {"commits": commits, "rows": written, "worst_commit_s": worst}
+    print(json.dumps({"ok": True, "rows": committed}), flush=True)
 
 
 def replace(db: Path, rows: int, day: str) -> dict:
@@ -76,11 +99,7 @@ def replace(db: Path, rows: int, day: str) -> dict:
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp)
     conn.execute(SCHEMA)
-    conn.executemany(
-        "INSERT INTO production_records (production_date, lot_number, item_code, item_name,"
-        " good_quantity) VALUES (?, ?, ?, ?, ?)",
-        [row(i, day) for i in range(rows)],
-    )
+    conn.executemany(INSERT, [row(i, day) for i in range(rows)])
     conn.commit()
     conn.close()
     os.replace(tmp, db)
@@ -104,20 +123,17 @@ def drop_indexes(db: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["append", "replace", "drop-indexes"])
+    parser.add_argument("mode", choices=["serve", "replace", "drop-indexes"])
     parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--duration", type=float, default=2.0)
     parser.add_argument("--rows", type=int, default=5)
     parser.add_argument("--day", default="2026-03-15")
-    parser.add_argument("--ready", type=Path)
-    parser.add_argument("--journal", default="wal", choices=["wal", "delete"])
-    parser.add_argument("--checkpoint", action="store_true")
+    parser.add_argument("--journal", choices=["wal", "delete"], help="switch the file's mode")
+    parser.add_argument("--busy-timeout", type=float, default=0.0)
     args = parser.parse_args()
-    if args.mode == "append":
-        result = append(
-            args.db, args.duration, args.rows, args.day, args.ready, args.journal, args.checkpoint
-        )
-    elif args.mode == "replace":
+    if args.mode == "serve":
+        serve(args.db, args.day, args.journal, args.busy_timeout)
+        return
+    if args.mode == "replace":
         result = replace(args.db, args.rows, args.day)
     else:
         result = drop_indexes(args.db)

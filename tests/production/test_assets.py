@@ -12,7 +12,9 @@ from production_assets.databases import REQUIRED_INDEXES
 from production_assets.definitions import defs
 from production_assets.maintenance import missing_indexes
 from production_assets.sample_data import ensure_sample
-from production_assets.sources import ProductionDbResource
+from production_assets.sources import ProductionDbResource, domain_resources
+from resources.kst import today_kst
+from resources.settings import load_settings
 from resources.warehouse import WarehouseResource
 from tests.production.conftest import add_rows, make_db, rows_for, run_writer
 from tests.production.test_summaries import direct_sql
@@ -195,14 +197,13 @@ def test_sample_databases_are_generated_deterministically(tmp_path: Path) -> Non
 def test_local_location_generates_samples_under_platform_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from production_assets.definitions import production_db_resource
-
     monkeypatch.setenv("PLATFORM_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("PRODUCTION_DB_DIR", raising=False)
-    layout = production_db_resource().layout()
+    layout = domain_resources(load_settings())["production_db"].layout()
     assert layout.db_dir == tmp_path / "home" / "production"
+    # the samples are made for today in KST, the code's clock: the archive is last year's
     assert layout.live.path.exists() and [a.name for a in layout.archives] == [
-        f"archive_{dt.date.today().year - 1}.db"
+        f"archive_{today_kst().year - 1}.db"
     ]
     dg.Definitions.validate_loadable(defs)
 

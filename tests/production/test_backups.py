@@ -11,7 +11,6 @@ import pytest
 from production_assets import assets, snapshots
 from production_assets import backups as backups_module
 from production_assets.backups import (
-    KST,
     BackupError,
     apply_retention,
     backup_database,
@@ -20,12 +19,13 @@ from production_assets.backups import (
 from production_assets.definitions import defs
 from production_assets.maintenance import integrity_check
 from production_assets.sources import ProductionDbResource
-from tests.production.conftest import count, make_db, rows_for, run_writer, writer_report
+from resources.kst import KST
+from tests.production.conftest import count, make_db, rows_for, run_writer
 
 
 @pytest.mark.parametrize("journal", ["wal", "delete"])
-def test_backup_while_the_erp_appends_is_consistent_and_never_blocks_it(
-    tmp_path: Path, start_writer, journal: str
+def test_backup_while_the_erp_writes_is_consistent_and_never_blocks_it(
+    tmp_path: Path, erp_writer, monkeypatch: pytest.MonkeyPatch, journal: str
 ) -> None:
     live = make_db(
         tmp_path / "production_analysis.db",
@@ -33,22 +33,44 @@ def test_backup_while_the_erp_appends_is_consistent_and_never_blocks_it(
     )
     initial = count(live)
     backup_dir = tmp_path / "backups"
-    writer = start_writer(
-        "append", "--db", str(live), "--duration", "1.5", "--rows", "20", "--journal", journal
-    )
-    made = []
-    while writer.poll() is None:
-        made.append(backup_database(live, backup_dir, "production"))
-    report = writer_report(writer)
-    assert len(made) >= 2
-    assert report["commits"] > 10
-    assert report["worst_commit_s"] < 1.0  # the platform never holds the writer up for a second
-    for result in made:
+    # WAL: the ERP never waits for a reader, so it runs with a busy timeout of 0 and any lock the
+    # backup held would fail its commit. Rollback journal: its commit waits for the backup's short
+    # read lock (the copy's lock budget bounds it; how long is a figure of bench/production.py).
+    erp = erp_writer(live, busy_timeout=0.0 if journal == "wal" else 30.0, journal=journal)
+
+    # The ERP holds its write lock with 20 rows not yet committed: the backup neither waits for it
+    # nor sees the rows.
+    erp.ok("begin")
+    erp.ok("insert 20")
+    first = backup_database(live, backup_dir, "production")
+    assert first.rows == count(Path(first.path)) == initial
+    assert erp.ok("commit")["rows"] == 20  # nothing of the backup is left holding the file
+
+    # The ERP commits 20 more while the backup copies the file under its snapshot.
+    real_copy = snapshots._copy_fd
+    during = []
+
+    def copy_while_the_erp_commits(src_fd: int, dest_fd: int, *args: object) -> int:
+        if not during:
+            during.append("insert 20")
+            erp.send("insert 20")
+            if journal == "wal":  # never blocked: the commit is done before the copy goes on
+                assert erp.answer()["ok"]
+        return real_copy(src_fd, dest_fd, *args)
+
+    monkeypatch.setattr(snapshots, "_copy_fd", copy_while_the_erp_commits)
+    second = backup_database(live, backup_dir, "production")
+    monkeypatch.undo()
+    if journal == "delete":  # the commit went in once the copy had let go of its read lock
+        assert erp.answer()["ok"]
+    assert erp.close() == 40
+    # The snapshot (40 rows committed before it) or a later whole transaction, never a part of one.
+    assert second.rows in (initial + 20, initial + 40)
+    for result in (first, second):
         path = Path(result.path)
         assert integrity_check(path, quick=True) == ["ok"]
-        assert initial <= count(path) == result.rows <= initial + report["rows"]
-        assert count(path) % 20 == initial % 20  # whole transactions only
-    assert sorted(os.listdir(backup_dir)) == sorted(Path(m.path).name for m in made)
+        assert count(path) == result.rows
+    assert sorted(os.listdir(backup_dir)) == sorted(Path(m.path).name for m in (first, second))
 
 
 def test_retention_keeps_exactly_the_newest(tmp_path: Path) -> None:
@@ -165,7 +187,7 @@ def test_a_corrupt_archive_does_not_stop_the_live_backup(db_dir: Path) -> None:
 
 @pytest.mark.parametrize("frames_pending", [False, True])
 def test_a_wal_file_is_copied_under_its_snapshot_while_the_erp_writes_and_checkpoints(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frames_pending: bool
+    tmp_path: Path, erp_writer, monkeypatch: pytest.MonkeyPatch, frames_pending: bool
 ) -> None:
     live = make_db(tmp_path / "production_analysis.db", rows_for(["2026-01-05"] * 300), wal=True)
     erp = sqlite3.connect(live)  # the ERP's own connection stays open, as in production
@@ -177,17 +199,15 @@ def test_a_wal_file_is_copied_under_its_snapshot_while_the_erp_writes_and_checkp
                 [("2026-01-06",)] * 50,
             )
     initial = count(live)
+    writer = erp_writer(live)  # busy timeout 0: a lock held by the copy would fail its steps
     real_copy = snapshots._copy_fd
-    writer_runs = []
+    answers = []
 
     def copy_while_the_erp_writes(src_fd: int, dest_fd: int, *args: object) -> int:
         # Inside the read snapshot: the ERP commits and tries to checkpoint after every commit.
-        if not writer_runs:
-            writer_runs.append(
-                run_writer(
-                    "append", "--db", str(live), "--duration", "0.4", "--rows", "50", "--checkpoint"
-                )
-            )
+        if not answers:
+            for _ in range(3):
+                answers.extend([writer.do("insert 50"), writer.do("checkpoint")])
         return real_copy(src_fd, dest_fd, *args)
 
     monkeypatch.setattr(snapshots, "_copy_fd", copy_while_the_erp_writes)
@@ -195,17 +215,16 @@ def test_a_wal_file_is_copied_under_its_snapshot_while_the_erp_writes_and_checkp
         result = backup_database(live, tmp_path / "backups", "production")
     finally:
         erp.close()
-    written = writer_runs[0]["rows"]
-    assert written > 0
+    assert all(a["ok"] for a in answers) and writer.close() == 150
     assert result.method.startswith("file copy")
     if frames_pending:
         assert "WAL" in result.method
     # The snapshot, or the snapshot plus some of the ERP's later commits: whole transactions only.
-    assert initial <= result.rows <= initial + written
+    assert initial <= result.rows <= initial + 150
     assert (result.rows - initial) % 50 == 0
     assert integrity_check(Path(result.path)) == ["ok"]
     assert not Path(f"{result.path}-wal").exists()  # one self-contained file
-    assert count(live) == initial + written
+    assert count(live) == initial + 150
 
 
 def test_a_rollback_journal_file_too_large_to_copy_within_the_lock_budget_uses_the_backup_api(

@@ -1,19 +1,21 @@
 """WAL and disk-space checks, and the 02:00 KST maintenance schedule."""
 
 import datetime as dt
+import itertools
 import sqlite3
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import yaml
+from dagster._utils.schedules import cron_string_iterator
 
-from production_assets.assets import FILES_POOL
 from production_assets.checks import production_db_free_disk_check, production_db_wal_check
 from production_assets.databases import wal_size
 from production_assets.definitions import defs
-from production_assets.schedules import production_maintenance_schedule
-from production_assets.sources import ProductionDbResource
+from production_assets.schedules import build_schedules
+from production_assets.sources import FILES_POOL, ProductionDbResource
+from resources.kst import KST
+from resources.settings import PlatformSettings
 
 
 def _check(
@@ -60,19 +62,36 @@ def test_low_free_disk_space_fails_the_check(db_dir: Path) -> None:
 
 
 def test_maintenance_runs_daily_at_two_in_the_morning_kst() -> None:
-    tick = dt.datetime(2026, 11, 23, 2, 0, tzinfo=ZoneInfo("Asia/Seoul"))
-    context = dg.build_schedule_context(scheduled_execution_time=tick)
-    requests = production_maintenance_schedule.evaluate_tick(context).run_requests
-    assert [r.job_name for r in requests] == [
-        None
-    ] or requests  # one request for the schedule's job
-    assert production_maintenance_schedule.job_name == "production_maintenance_job"
-    assert production_maintenance_schedule.cron_schedule == "0 2 * * *"
-    assert production_maintenance_schedule.execution_timezone == "Asia/Seoul"
-    job = defs.resolve_job_def("production_maintenance_job")
+    (schedule,) = build_schedules(PlatformSettings(platform_env="local"))
+    # The ticks after midnight KST of 22 November 2026: 02:00 KST that day and the next. 02:00 KST
+    # is 17:00 UTC of the day before, so a UTC schedule would tick at another hour.
+    midnight = dt.datetime(2026, 11, 22, tzinfo=KST)
+    ticks = cron_string_iterator(
+        midnight.timestamp(), schedule.cron_schedule, schedule.execution_timezone
+    )
+    assert [t.astimezone(KST) for t in itertools.islice(ticks, 2)] == [
+        dt.datetime(2026, 11, 22, 2, 0, tzinfo=KST),
+        dt.datetime(2026, 11, 23, 2, 0, tzinfo=KST),
+    ]
+    # The 02:00 KST tick requests one run of the maintenance job, which heals the indexes, refreshes
+    # the statistics and takes the backups.
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 11, 23, 2, 0, tzinfo=KST)
+    )
+    (request,) = schedule.evaluate_tick(context).run_requests or []
+    assert request.job_name in (None, "production_maintenance_job")
+    assert schedule.job_name == "production_maintenance_job"
+    job = defs.resolve_job_def(schedule.job_name)
     assert {"production_db_indexes", "production_db_statistics", "production_db_backups"} <= {
         n.name for n in job.nodes
     }
+
+
+def test_the_schedule_follows_the_prod_local_rule() -> None:
+    (local,) = build_schedules(PlatformSettings(platform_env="local"))
+    (prod,) = build_schedules(PlatformSettings(platform_env="prod"))
+    assert local.default_status == dg.DefaultScheduleStatus.STOPPED
+    assert prod.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def test_every_step_that_writes_the_files_holds_the_files_pool() -> None:

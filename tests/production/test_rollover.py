@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from production_assets import rollover as rollover_module
-from production_assets.backups import KST, list_backups
+from production_assets.backups import list_backups
 from production_assets.databases import discover
 from production_assets.definitions import defs
 from production_assets.jobs import FILES_WRITE_TAG_KEY
@@ -20,6 +20,7 @@ from production_assets.maintenance import integrity_check, missing_indexes
 from production_assets.rollover import RolloverError, rollover
 from production_assets.sources import ProductionDbResource
 from production_assets.summaries import monthly_totals
+from resources.kst import KST, now_kst
 from tests.production.conftest import add_rows, count, make_db, rows_for
 
 NEW_YEAR = dt.datetime(2027, 1, 3, 9, 0, tzinfo=KST)
@@ -286,19 +287,30 @@ def test_a_failing_merge_into_a_hand_made_archive_leaves_every_file_unchanged(
     assert rollover(folder, 2026, now=NEW_YEAR).duplicates_dropped == 5  # and it can run again
 
 
-def test_the_erp_writing_during_the_rollover_aborts_it(year_end: Path, start_writer) -> None:
+def test_the_erp_writing_during_the_rollover_aborts_it(
+    year_end: Path, erp_writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     live = year_end / "production_analysis.db"
-    writer = start_writer("append", "--db", str(live), "--duration", "3", "--day", "2026-12-30")
+    erp = erp_writer(live, day="2026-12-30")
+    real_copy = rollover_module.copy_database
+
+    def copy_after_the_erp_commits(src: sqlite3.Connection, dest: Path) -> None:
+        # After the final backups, while the rollover takes its snapshot, the ERP commits a row.
+        erp.transaction(5)
+        real_copy(src, dest)
+
+    monkeypatch.setattr(rollover_module, "copy_database", copy_after_the_erp_commits)
     with pytest.raises(RolloverError, match="changed during the rollover"):
         rollover(year_end, 2026, now=NEW_YEAR)
-    writer.wait()
+    assert erp.close() == 5
     assert not (year_end / "archive_2026.db").exists()
-    assert count(live, "production_date < '2027-01-01'") > 11
+    # the fixture's 11 rows before 2027 and the ERP's 5 are all still in the live file
+    assert count(live, "production_date < '2027-01-01'") == 11 + 5
 
 
 def test_rollover_job_reports_and_refuses_a_second_run(tmp_path: Path) -> None:
     # the job runs on the real clock: roll over a year that is over, into a folder without archives
-    year = dt.datetime.now(KST).year - 1
+    year = now_kst().year - 1
     folder = tmp_path / "database"
     folder.mkdir()
     make_db(
@@ -328,7 +340,7 @@ def test_rollover_job_reports_and_refuses_a_second_run(tmp_path: Path) -> None:
 
 
 def test_rollover_job_reports_the_duplicates_it_replaced(tmp_path: Path) -> None:
-    year = dt.datetime.now(KST).year - 1
+    year = now_kst().year - 1
     folder = tmp_path / "database"
     folder.mkdir()
     live_rows = rows_for([f"{year}-03-01", f"{year + 1}-01-01"])

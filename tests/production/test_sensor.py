@@ -2,19 +2,19 @@
 
 import json
 import os
-import time
 from pathlib import Path
 
 import dagster as dg
 
 from production_assets.databases import discover, signature
 from production_assets.definitions import defs as DEFS
-from production_assets.sensors import production_db_change_sensor
+from production_assets.sensors import build_db_change_sensor, build_sensors
 from production_assets.sources import ProductionDbResource
 from production_assets.watch import MAX_STABILIZATION_RESTARTS, FileWatch, advance, evaluate
-from tests.production.conftest import run_writer, writer_report
+from resources.settings import PlatformSettings
+from tests.production.conftest import run_writer
 
-WAIT = 0.05
+WAIT = 5.0  # the default stabilisation wait, in seconds of the sensor's clock
 
 
 def test_a_change_fires_only_after_three_unchanged_checks() -> None:
@@ -47,24 +47,44 @@ def test_a_file_still_being_written_is_never_forgotten() -> None:
     assert events == ["pending", "pending", "stable"]
 
 
-def _tick(sensor_db: ProductionDbResource, cursor: str | None) -> tuple[list[dg.RunRequest], str]:
+class Clock:
+    """The sensor's clock, moved by the test: epoch seconds."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _sensor(clock: Clock) -> dg.SensorDefinition:
+    return build_db_change_sensor(now=clock)
+
+
+def _tick(
+    sensor: dg.SensorDefinition, sensor_db: ProductionDbResource, cursor: str | None
+) -> tuple[list[dg.RunRequest], str]:
     with dg.build_sensor_context(
         cursor=cursor,
         instance=dg.DagsterInstance.ephemeral(),
         resources={"production_db": sensor_db},
         definitions=DEFS,
     ) as context:
-        result = production_db_change_sensor.evaluate_tick(context)
+        result = sensor.evaluate_tick(context)
     return list(result.run_requests or []), result.cursor or ""
 
 
-def _settle(sensor_db: ProductionDbResource, cursor: str | None) -> tuple[list[dg.RunRequest], str]:
+def _settle(
+    clock: Clock, sensor_db: ProductionDbResource, cursor: str | None
+) -> tuple[list[dg.RunRequest], str]:
+    """Tick, a minute apart on the sensor's clock, until the sensor acts (or 8 ticks passed)."""
+    sensor = _sensor(clock)
     requests: list[dg.RunRequest] = []
     for _ in range(8):
-        requests, cursor = _tick(sensor_db, cursor)
+        requests, cursor = _tick(sensor, sensor_db, cursor)
         if requests:
             return requests, cursor
-        time.sleep(WAIT * 1.2)
+        clock.now += 60
     return requests, cursor or ""
 
 
@@ -75,15 +95,21 @@ def _months(requests: list[dg.RunRequest]) -> list[str]:
 
 
 def test_sensor_waits_for_the_writer_then_requests_maintenance_and_changed_months(
-    db_dir: Path, start_writer
+    db_dir: Path, erp_writer
 ) -> None:
-    sensor_db = ProductionDbResource(
-        db_dir=str(db_dir), stabilization_checks=3, stabilization_wait_seconds=WAIT
-    )
+    clock = Clock()
+    sensor = _sensor(clock)
+    sensor_db = ProductionDbResource(db_dir=str(db_dir), stabilization_checks=3)
     files_before = set(os.listdir(db_dir))
-    requests, cursor = _tick(sensor_db, None)
+    requests, cursor = _tick(sensor, sensor_db, None)
     assert requests == []  # first sight of the files: settling
-    requests, cursor = _settle(sensor_db, cursor)
+    # After first sight, three unchanged checks at least the 5 s wait apart: the third one acts.
+    for _ in range(2):
+        clock.now += WAIT
+        requests, cursor = _tick(sensor, sensor_db, cursor)
+        assert requests == []
+    clock.now += WAIT
+    requests, cursor = _tick(sensor, sensor_db, cursor)
     assert _months(requests) == [
         "2024-06-01",
         "2025-11-01",
@@ -98,34 +124,39 @@ def test_sensor_waits_for_the_writer_then_requests_maintenance_and_changed_month
     assert {n for n in new_files if not n.endswith(("-wal", "-shm"))} == set()
 
     live = db_dir / "production_analysis.db"
-    writer = start_writer("append", "--db", str(live), "--duration", "1.0", "--day", "2026-03-15")
-    seen_while_writing = []
-    while writer.poll() is None:
-        requests, cursor = _tick(sensor_db, cursor)
-        seen_while_writing += requests
-        time.sleep(WAIT)
-    writer_report(writer)
-    assert seen_while_writing == []  # never acts on a file that is still changing
-
-    requests, cursor = _settle(sensor_db, cursor)
+    erp = erp_writer(live, day="2026-03-15")
+    for _ in range(8):  # the ERP commits between every two checks: never acted on
+        erp.transaction(5)
+        clock.now += WAIT
+        requests, cursor = _tick(sensor, sensor_db, cursor)
+        assert requests == []
+    # The ERP stops writing (its connection stays open): the change settles and is acted on.
+    requests, cursor = _settle(clock, sensor_db, cursor)
     assert _months(requests) == ["2026-03-01"]  # only the month the writer touched
     assert [r.job_name for r in requests].count("production_maintenance_job") == 1
-    assert _settle(sensor_db, cursor)[0] == []
+    assert _settle(clock, sensor_db, cursor)[0] == []
+    assert erp.close() == 40
 
 
 def test_sensor_after_the_erp_replaces_the_file(db_dir: Path) -> None:
-    sensor_db = ProductionDbResource(
-        db_dir=str(db_dir), stabilization_checks=2, stabilization_wait_seconds=WAIT
-    )
-    _, cursor = _tick(sensor_db, None)
-    _, cursor = _settle(sensor_db, cursor)
+    clock = Clock()
+    sensor_db = ProductionDbResource(db_dir=str(db_dir), stabilization_checks=2)
+    _, cursor = _tick(_sensor(clock), sensor_db, None)
+    _, cursor = _settle(clock, sensor_db, cursor)
     live = db_dir / "production_analysis.db"
     before = signature(live)
     run_writer("replace", "--db", str(live), "--rows", "50", "--day", "2026-02-20")
     assert signature(live) != before
-    requests, _ = _settle(sensor_db, cursor)
+    requests, _ = _settle(clock, sensor_db, cursor)
     # The new file has February rows only: January vanished, February changed.
     assert _months(requests) == ["2026-01-01", "2026-02-01"]
+
+
+def test_the_location_sensor_follows_the_prod_local_rule() -> None:
+    local = build_sensors(PlatformSettings(platform_env="local"))
+    prod = build_sensors(PlatformSettings(platform_env="prod"))
+    assert [s.default_status for s in local] == [dg.DefaultSensorStatus.STOPPED]
+    assert [s.default_status for s in prod] == [dg.DefaultSensorStatus.RUNNING]
 
 
 def test_a_change_that_cannot_be_read_is_taken_up_again(db_dir: Path) -> None:
