@@ -13,7 +13,8 @@ import pandas as pd
 
 EARTH_RADIUS_M = 6_371_008.8
 M_PER_DEG = math.pi / 180.0 * EARTH_RADIUS_M
-SEGMENT_COLUMNS = ["s_id", "link_id", "start_lon", "start_lat", "end_lon", "end_lat"]
+# Columns of the road network file: one row per 50 m segment of a link.
+ROAD_NETWORK_COLUMNS = ["s_id", "link_id", "start_lon", "start_lat", "end_lon", "end_lat"]
 
 
 @dataclass(frozen=True)

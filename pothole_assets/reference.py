@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from pothole_assets.geo import SEGMENT_COLUMNS
+from pothole_assets.geo import ROAD_NETWORK_COLUMNS
 
 ROAD_SEGMENTS_KEY = "road-network/road_network_863.csv"
 ROAD_LINKS_KEY = "road-network/road_links_863.csv"
@@ -35,13 +35,13 @@ def _in_korea(lon: pd.Series, lat: pd.Series) -> pd.Series:
 def parse_road_segments(data: bytes, source: str = ROAD_SEGMENTS_KEY) -> pd.DataFrame:
     """Read the 50 m segment CSV; refuse missing columns, duplicate ids, positions outside Korea."""
     frame = pd.read_csv(io.BytesIO(data), dtype={"s_id": str, "link_id": str})
-    missing = [c for c in SEGMENT_COLUMNS if c not in frame.columns]
+    missing = [c for c in ROAD_NETWORK_COLUMNS if c not in frame.columns]
     if missing:
         raise ReferenceDataError(f"{source}: missing column(s) {missing}")
-    frame = frame[SEGMENT_COLUMNS].copy()
-    for column in SEGMENT_COLUMNS[2:]:
+    frame = frame[ROAD_NETWORK_COLUMNS].copy()
+    for column in ROAD_NETWORK_COLUMNS[2:]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    bad = frame[SEGMENT_COLUMNS[2:]].isna().any(axis=1) | frame["s_id"].isna()
+    bad = frame[ROAD_NETWORK_COLUMNS[2:]].isna().any(axis=1) | frame["s_id"].isna()
     bad |= ~_in_korea(frame["start_lon"], frame["start_lat"])
     bad |= ~_in_korea(frame["end_lon"], frame["end_lat"])
     if bad.any():

@@ -3,7 +3,7 @@
 Potholes and bumps are planted at known places so the pipeline's results can be checked: a
 pothole gives a main shock of 5–15 m/s² × intensity (0.5–2.0), a 0.6× second shock and decaying
 after-shocks; a bump gives a one-sample 3–8 m/s² spike recorded where the bump is. Sampling is
-10 Hz with 10 points per 50 m segment, as in the original generator.
+10 Hz with 10 points per 50 m segment.
 """
 
 import hashlib
@@ -11,7 +11,6 @@ import io
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -27,8 +26,8 @@ from pothole_assets.reference import (
     BUMP_ROAD_TYPE,
     BUMP_WIDTH,
 )
+from resources.kst import KST
 
-KST = ZoneInfo("Asia/Seoul")
 SEGMENT_M = 50.0
 POINTS_PER_SEGMENT = 10
 SAMPLING_MS = 100

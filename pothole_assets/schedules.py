@@ -2,7 +2,10 @@
 
 import dagster as dg
 
+from pothole_assets.jobs import pothole_daily_job
 from pothole_assets.partitions import POTHOLE_TIMEZONE, pothole_daily_partitions
+from resources.policies import schedule_status
+from resources.settings import PlatformSettings
 
 _ACTIVE_OR_DONE = [
     dg.DagsterRunStatus.QUEUED,
@@ -49,3 +52,8 @@ def build_pothole_daily_schedule(
         return dg.RunRequest(run_key=None, partition_key=key)
 
     return pothole_daily_schedule
+
+
+def build_schedules(settings: PlatformSettings) -> list[dg.ScheduleDefinition]:
+    """The domain's schedules, RUNNING in prod and STOPPED locally."""
+    return [build_pothole_daily_schedule(pothole_daily_job.name, schedule_status(settings))]

@@ -2,22 +2,27 @@
 
 A day is complete once the KST day has ended (its partition exists only then) and either a
 `_SUCCESS` marker exists under `raw-sensor-data/dt=…/` or its objects have stopped changing (the
-same files, sizes and newest time on two ticks, and nothing newer than the quiet period). This
-replaces the original's `check_s3_input`, which only asked whether anything at all was there.
+same files, sizes and newest time on two ticks, and nothing newer than the quiet period). That
+some objects exist is not enough: a day still being uploaded is never requested.
 """
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from pothole_assets.assets import RAW, raw_day_status, raw_observation_metadata
+from pothole_assets.jobs import pothole_daily_job
+from pothole_assets.keys import RAW, REPORT
 from pothole_assets.partitions import pothole_daily_partitions
-from resources import AlertsResource, LakeResource
+from pothole_assets.raw_days import raw_day_status, raw_observation_metadata, raw_signature
+from resources.alerts import AlertsResource
+from resources.kst import KST, now_kst
+from resources.lake import LakeResource
+from resources.policies import sensor_status
+from resources.settings import PlatformSettings
 
-KST = ZoneInfo("Asia/Seoul")
 LOOKBACK_DAYS = 3
 QUIET_PERIOD = timedelta(minutes=10)
 _REMEMBER = 30
@@ -30,8 +35,8 @@ def evaluate_raw_days(
     state = json.loads(cursor) if cursor else {}
     seen: dict[str, str] = state.get("seen", {})
     requested: list[str] = state.get("requested", [])
-    now_kst = now.astimezone(KST)
-    today = now_kst.date()
+    local_now = now.astimezone(KST)
+    today = local_now.date()
     first_key = pothole_daily_partitions.start.strftime("%Y-%m-%d")
     to_request, observations, waiting = [], [], []
     for back in range(LOOKBACK_DAYS, -1, -1):
@@ -43,10 +48,10 @@ def evaluate_raw_days(
         if not status["files"]:
             waiting.append(f"{key}: no files yet")
             continue
-        signature = f"{status['files']}:{status['bytes']}:{status['newest']}"
+        signature = raw_signature(status)
         if seen.get(key) != signature:
             observations.append((key, raw_observation_metadata(status)))
-        day_ended = now_kst >= datetime(day.year, day.month, day.day, tzinfo=KST) + timedelta(1)
+        day_ended = local_now >= datetime(day.year, day.month, day.day, tzinfo=KST) + timedelta(1)
         newest = status["newest"]
         quiet = isinstance(newest, datetime) and now - newest >= QUIET_PERIOD
         # The day's partition only exists once the KST day has ended: a request for it before
@@ -66,9 +71,11 @@ def evaluate_raw_days(
 
 
 def build_raw_sensor_data_sensor(
-    job_name: str, default_status: dg.DefaultSensorStatus
+    job_name: str,
+    default_status: dg.DefaultSensorStatus,
+    clock: Callable[[], datetime] = now_kst,
 ) -> dg.SensorDefinition:
-    """The sensor targeting the daily job."""
+    """The sensor targeting the daily job; `clock` gives the current time (KST) of each tick."""
 
     @dg.sensor(
         name="raw_sensor_data_sensor",
@@ -80,9 +87,7 @@ def build_raw_sensor_data_sensor(
     def raw_sensor_data_sensor(
         context: dg.SensorEvaluationContext, lake: LakeResource
     ) -> dg.SensorResult | dg.SkipReason:
-        days, observations, cursor, waiting = evaluate_raw_days(
-            lake, datetime.now(KST), context.cursor
-        )
+        days, observations, cursor, waiting = evaluate_raw_days(lake, clock(), context.cursor)
         events = [
             dg.AssetObservation(asset_key=RAW, partition=key, metadata=metadata)
             for key, metadata in observations
@@ -102,7 +107,7 @@ def build_raw_sensor_data_sensor(
 
 
 def success_message(run: dg.DagsterRun, start: float | None, end: float | None) -> str:
-    """The original's success announcement: pipeline, batch date(s) and duration."""
+    """The success announcement: pipeline, batch date(s) and duration."""
     tags = run.tags
     day = tags.get("dagster/partition") or "..".join(
         t
@@ -125,7 +130,7 @@ def success_message(run: dg.DagsterRun, start: float | None, end: float | None) 
     )
 
 
-REPORT_KEY = dg.AssetKey("daily_pothole_report")
+REPORT_KEY = dg.AssetKey(REPORT)
 
 
 @dg.run_status_sensor(
@@ -140,7 +145,21 @@ def pothole_run_success_sensor(context: dg.RunStatusSensorContext, alerts: Alert
     run = context.dagster_run
     if run.asset_selection is not None and REPORT_KEY not in run.asset_selection:
         return
-    if run.asset_selection is None and run.job_name != "pothole_daily_job":
+    if run.asset_selection is None and run.job_name != pothole_daily_job.name:
         return
     stats = context.instance.get_run_stats(run.run_id)
     alerts.post(success_message(run, stats.start_time, stats.end_time))
+
+
+def build_sensors(
+    settings: PlatformSettings, clock: Callable[[], datetime] = now_kst
+) -> list[dg.SensorDefinition]:
+    """The domain's sensors; `clock` gives the raw-input sensor its current time (KST).
+
+    The raw-input sensor follows the platform rule (RUNNING in prod, STOPPED locally); the
+    success announcement always runs, as the failure alerts do.
+    """
+    return [
+        pothole_run_success_sensor,
+        build_raw_sensor_data_sensor(pothole_daily_job.name, sensor_status(settings), clock),
+    ]

@@ -1,4 +1,4 @@
-"""Serving-layer SQL: monthly partitions, loader validation, views, report queries."""
+"""Serving-layer SQL: monthly partitions, loader validation, views, report queries, counts."""
 
 import hashlib
 from collections.abc import Iterable
@@ -12,7 +12,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from pothole_assets.schema import REPAIR_PRIORITY, VIEW_SQL, pothole_report_sent
 
-SEGMENT_COLUMNS = ["s_id", "date", "centroid_lon", "centroid_lat", "impact_count", "total_count"]
+# Columns of a pothole_segments row (one segment on one day), as Stage 2 writes them.
+SEGMENT_ROW_COLUMNS = [
+    "s_id",
+    "date",
+    "centroid_lon",
+    "centroid_lat",
+    "impact_count",
+    "total_count",
+]
 MAX_DAY_OVER_DAY_CHANGE = 0.5
 # Any constant works: it only serialises partition creation between concurrent runs.
 _PARTITION_LOCK_KEY = 86_3_2026
@@ -36,7 +44,7 @@ def partition_name(day: date) -> str:
 def ensure_month_partitions(conn: sa.Connection, days: Iterable[date]) -> list[str]:
     """Create the monthly partitions of pothole_segments that `days` need; returns the new ones.
 
-    The original created only February 2026, so every other month failed to load.
+    Every month gets its partition when its first day is loaded, whatever the month.
     """
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PARTITION_LOCK_KEY})
     existing = set(
@@ -87,7 +95,7 @@ def prepare_segment_rows(frame: pd.DataFrame, day: date | None = None) -> LoadFr
     impact_count > total_count, negative or missing counts, missing centroids, or an s_id
     repeated within a day.
     """
-    missing = [c for c in SEGMENT_COLUMNS if c not in frame.columns and c != "date"]
+    missing = [c for c in SEGMENT_ROW_COLUMNS if c not in frame.columns and c != "date"]
     if day is None and "date" not in frame.columns:
         missing.append("date")
     if missing:
@@ -151,6 +159,63 @@ def day_over_day(conn: sa.Connection, day: date) -> dict[str, object]:
         "change": round(float(change), 4),
         "within_limit": change <= MAX_DAY_OVER_DAY_CHANGE,
     }
+
+
+def segment_rows(conn: sa.Connection, first: date, last: date) -> int:
+    """Rows of pothole_segments dated [first, last]."""
+    return int(
+        conn.execute(
+            sa.text("SELECT COUNT(*) FROM pothole_segments WHERE date BETWEEN :a AND :b"),
+            {"a": first, "b": last},
+        ).scalar_one()
+    )
+
+
+def distinct_segments(conn: sa.Connection, first: date, last: date) -> int:
+    """Distinct segments of pothole_segments dated [first, last]."""
+    return int(
+        conn.execute(
+            sa.text(
+                "SELECT COUNT(DISTINCT s_id) FROM pothole_segments WHERE date BETWEEN :a AND :b"
+            ),
+            {"a": first, "b": last},
+        ).scalar_one()
+    )
+
+
+def impact_above_total(conn: sa.Connection, first: date, last: date) -> int:
+    """Rows dated [first, last] whose impact_count exceeds their total_count."""
+    return int(
+        conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM pothole_segments WHERE date BETWEEN :a AND :b "
+                "AND impact_count > total_count"
+            ),
+            {"a": first, "b": last},
+        ).scalar_one()
+    )
+
+
+def unmapped_complaints(conn: sa.Connection, max_distance_m: float) -> int:
+    """Stored complaints without a segment within `max_distance_m`."""
+    return int(
+        conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM pothole_complaints "
+                "WHERE nearest_s_id IS NULL OR distance_m > :m"
+            ),
+            {"m": max_distance_m},
+        ).scalar_one()
+    )
+
+
+def complaints_on(conn: sa.Connection, day: date) -> int:
+    """Complaints filed on `day`."""
+    return int(
+        conn.execute(
+            sa.text("SELECT COUNT(*) FROM pothole_complaints WHERE create_dt = :d"), {"d": day}
+        ).scalar_one()
+    )
 
 
 # -- materialized views --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import requests
 from pydantic import Field
 
 from pothole_assets import sample_data
+from resources.settings import PlatformSettings
 
 
 class SourceError(RuntimeError):
@@ -244,3 +245,37 @@ class PotholeResource(dg.ConfigurableResource):
     )
     sample_readings_per_day: int = Field(default=30_000, description="Size of a sample raw day")
     report_to: list[str] = Field(default_factory=list, description="Daily report recipients")
+
+
+def _recipients(settings: PlatformSettings) -> list[str]:
+    """POTHOLE_REPORT_TO split at commas; locally, a placeholder address when unset."""
+    recipients = [r.strip() for r in (settings.pothole_report_to or "").split(",") if r.strip()]
+    if not recipients and not settings.is_prod:
+        recipients = ["road-safety@localhost"]
+    return recipients
+
+
+def domain_resources(settings: PlatformSettings) -> dict[str, dg.ConfigurableResource]:
+    """The pothole domain's own resources (Kakao, complaints API, options) from the settings.
+
+    Locally the sample sources answer when no key is set; in prod a missing key turns the
+    source off (the asset says so) rather than serving sample data.
+    """
+    local = not settings.is_prod
+    return {
+        "kakao": KakaoResource(
+            api_key=dg.EnvVar("KAKAO_API_KEY") if settings.kakao_api_key else None,
+            base_url=settings.kakao_api_url,
+            use_sample=local,
+        ),
+        "complaints": ComplaintsResource(
+            service_key=(
+                dg.EnvVar("POTHOLE_COMPLAINTS_API_KEY")
+                if settings.pothole_complaints_api_key
+                else None
+            ),
+            url=settings.pothole_complaints_api_url,
+            use_sample=local,
+        ),
+        "pothole": PotholeResource(samples=local, report_to=_recipients(settings)),
+    }

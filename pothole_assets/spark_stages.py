@@ -4,19 +4,19 @@ Pure DataFrame expressions only: no Python UDFs, so nothing beyond Spark itself 
 cluster nodes (the original had to pip-install pyarrow, scipy and pandas on every worker).
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pothole_assets.geo import LocalProjection, bump_cells, segment_cells, with_midpoints
 from pothole_assets.raw_layout import MEASURE_COLUMNS
-
-KST = ZoneInfo("Asia/Seoul")
+from resources.kst import KST
 
 RAW_SCHEMA = T.StructType(
     [
@@ -59,6 +59,10 @@ class ValidRanges:
 
 class RawSchemaError(ValueError):
     """The raw files lack a column or carry a non-numeric type where a number is expected."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 def check_raw_schema(schema: T.StructType) -> list[str]:
@@ -266,15 +270,22 @@ def stats_frame(spark: SparkSession, stats: pd.DataFrame) -> DataFrame:
     return spark.createDataFrame(clean.to_dict("records") if len(clean) else [], schema)
 
 
-def stage1_summary(output: DataFrame, threshold: float) -> dict[str, int]:
-    """Rows, suspects (score > threshold), vetoed suspects and potholes of a Stage 1 output."""
-    row = output.agg(
+def _summary_columns(threshold: float) -> list[Column]:
+    return [
         F.count(F.lit(1)).alias("rows"),
         F.sum(F.when(F.col("impact_score") > threshold, 1).otherwise(0)).alias("suspects"),
         F.sum("is_pothole").alias("potholes"),
-    ).first()
-    rows, suspects, potholes = (int(row[k] or 0) for k in ("rows", "suspects", "potholes"))
+    ]
+
+
+def _summary(row: dict) -> dict[str, int]:
+    rows, suspects, potholes = (int(row.get(k) or 0) for k in ("rows", "suspects", "potholes"))
     return {"rows": rows, "suspects": suspects, "vetoed": suspects - potholes, "potholes": potholes}
+
+
+def stage1_summary(output: DataFrame, threshold: float) -> dict[str, int]:
+    """Rows, suspects (score > threshold), vetoed suspects and potholes of a Stage 1 output."""
+    return _summary(output.agg(*_summary_columns(threshold)).first().asDict())
 
 
 # -- Stage 2 -----------------------------------------------------------------------------------
@@ -389,4 +400,97 @@ def stage2(
         dropped_potholes=int(dropped["impact_count"].sum()),
         max_distance_m=max_distance_m,
         extra={"max_mapped_distance_m": float(grouped["max_d"].max() or 0.0)},
+    )
+
+
+# -- one batch day: Stage 1 then Stage 2 ---------------------------------------------------------
+@dataclass(frozen=True)
+class DayPaths:
+    """Where Spark reads a day's raw files and writes its Stage 1 output and rejected rows."""
+
+    raw: str
+    stage1: str
+    rejected: str
+
+
+@dataclass
+class DayFigures:
+    """What one day's Stage 1 and Stage 2 produced, and how long each took."""
+
+    day: date
+    columns: list[str]
+    input_rows: int
+    rejected_by_reason: dict[str, int]
+    rows: int
+    suspects: int
+    vetoed: int
+    potholes: int
+    stage2: Stage2Result
+    stage1_s: float
+    stage2_s: float
+
+    @property
+    def rejected(self) -> int:
+        """Raw rows outside the valid ranges (written to the rejected path)."""
+        return sum(self.rejected_by_reason.values())
+
+    @property
+    def context_filtered(self) -> int:
+        """Valid rows the context filter removed (slow, imprecise fix or few satellites)."""
+        return self.input_rows - self.rejected - self.rows
+
+
+def run_day(
+    session: SparkSession,
+    day: date,
+    paths: DayPaths,
+    bumps: DataFrame,
+    segments: pd.DataFrame,
+    params: Stage1Params = Stage1Params(),
+    max_distance_m: float = 30.0,
+    output_partitions: int = 4,
+) -> DayFigures:
+    """Stage 1 and Stage 2 of one KST day; raises `RawSchemaError` when the raw files do not fit.
+
+    Stage 1 reads the raw day once: the flagged rows are kept in memory (spilling to disk) while
+    the trip statistics and reject counts are aggregated, the rejected rows (if any) and the
+    scored rows are written from that copy, and the scored rows' summary is observed while they
+    are written. Stage 2 maps the written Stage 1 output to its segments.
+    """
+    started = time.perf_counter()
+    raw = session.read.parquet(paths.raw)
+    problems = check_raw_schema(raw.schema)
+    if problems:
+        raise RawSchemaError(problems)
+    flagged = flag_rows(conform_raw(raw), day).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        stats, reasons = trip_stats(flagged, params)
+        valid = reasons.pop("valid", 0)
+        if reasons:
+            flagged.filter("reject_reason IS NOT NULL").coalesce(1).write.mode("overwrite").parquet(
+                paths.rejected
+            )
+        scored = stage1(
+            flagged.filter("reject_reason IS NULL"), bumps, params, stats_frame(session, stats)
+        )
+        observed = Observation(f"stage1 {day.isoformat()}")
+        scored = scored.observe(observed, *_summary_columns(params.impact_threshold))
+        if scored.rdd.getNumPartitions() > output_partitions:
+            scored = scored.coalesce(output_partitions)
+        scored.write.mode("overwrite").option("compression", "snappy").parquet(paths.stage1)
+        summary = _summary(observed.get)
+    finally:
+        flagged.unpersist()
+    stage1_s = time.perf_counter() - started
+    started = time.perf_counter()
+    result = stage2(session, session.read.parquet(paths.stage1), segments, day, max_distance_m)
+    return DayFigures(
+        day=day,
+        columns=[f.name for f in raw.schema.fields],
+        input_rows=valid + sum(reasons.values()),
+        rejected_by_reason=reasons,
+        stage2=result,
+        stage1_s=round(stage1_s, 2),
+        stage2_s=round(time.perf_counter() - started, 2),
+        **summary,
     )

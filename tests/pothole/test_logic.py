@@ -142,8 +142,12 @@ def test_distances_are_metres_to_the_line_not_degrees_to_midpoints() -> None:
         ]
     )
     ids, dist = geo.nearest_segments(segments, np.array([127.0]), np.array([35.0]))
+    # In degrees the north segment (0.00095°) looks nearer than the east one (0.001°). In metres,
+    # around the network's centre latitude (34.9995 + 35.00095) / 2 = 35.000225°:
+    #   east  = 0.001° × 111,195.08 m/° × cos(35.000225°) = 111.195 × 0.81915 = 91.085 m
+    #   north = 0.00095° × 111,195.08 m/° = 105.64 m
     assert ids[0] == "east"
-    assert dist[0] == np.float64(dist[0]) and 90 < dist[0] < 92  # 0.001° of longitude ≈ 91 m
+    assert dist[0] == pytest.approx(91.085, abs=0.001)
 
 
 def test_a_failed_send_fails_the_report_step(

@@ -3,18 +3,26 @@
 import datetime as dt
 import json
 import os
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
 from pothole_assets import lake_io as lk
+from pothole_assets.assets.raw import build_raw_sensor_data
 from pothole_assets.definitions import defs
-from pothole_assets.sensors import evaluate_raw_days
+from pothole_assets.jobs import pothole_daily_job
+from pothole_assets.schedules import build_schedules
+from pothole_assets.sensors import build_raw_sensor_data_sensor, build_sensors, evaluate_raw_days
 from pothole_assets.sources import PotholeResource
-from resources import LakeResource
+from resources import LakeResource, load_settings
+from resources.kst import KST, now_kst
 
-KST = ZoneInfo("Asia/Seoul")
+
+def _sensor_at(now: dt.datetime) -> dg.SensorDefinition:
+    """The raw-input sensor of the location, its clock stopped at `now`."""
+    return build_raw_sensor_data_sensor(
+        pothole_daily_job.name, dg.DefaultSensorStatus.RUNNING, clock=lambda: now
+    )
 
 
 def _put(lake: LakeResource, day: str, name: str, age_minutes: float, now: dt.datetime) -> None:
@@ -67,9 +75,13 @@ def test_success_marker_completes_a_day_at_once(local_lake: LakeResource) -> Non
 
 
 def test_marker_on_the_open_day_does_not_break_the_tick(local_lake: LakeResource) -> None:
-    """A marker on today's input must not make the tick fail (and hold back yesterday)."""
-    sensor = defs.get_sensor_def("raw_sensor_data_sensor")
-    now = dt.datetime.now(KST)
+    """A marker on today's input must not make the tick fail (and hold back yesterday).
+
+    Today is the code's own KST clock, read once: the partitions Dagster resolves the requests
+    against exist up to the day before that moment (or later), never fewer.
+    """
+    now = now_kst()
+    sensor = _sensor_at(now)
     today = now.date().isoformat()
     yesterday = (now.date() - dt.timedelta(days=1)).isoformat()
     for day in (yesterday, today):
@@ -86,10 +98,9 @@ def test_marker_on_the_open_day_does_not_break_the_tick(local_lake: LakeResource
 
 
 def test_sensor_emits_run_requests_and_observations(local_lake: LakeResource) -> None:
-    sensor = defs.get_sensor_def("raw_sensor_data_sensor")
-    today = dt.datetime.now(KST).date()
-    yesterday = (today - dt.timedelta(days=1)).isoformat()
-    now = dt.datetime.now(KST)
+    now = dt.datetime(2026, 2, 11, 9, 0, tzinfo=KST)  # 09:00: the 10th ended nine hours ago
+    sensor = _sensor_at(now)
+    yesterday = "2026-02-10"
     _put(local_lake, yesterday, "merged_0000.parquet", 30, now)
     _put(local_lake, yesterday, "_SUCCESS", 30, now)
     with dg.instance_for_test() as instance:
@@ -110,21 +121,29 @@ def test_sensor_emits_run_requests_and_observations(local_lake: LakeResource) ->
         assert isinstance(again, dg.SkipReason)
 
 
-def test_schedule_requests_yesterday_unless_it_already_ran() -> None:
+@pytest.mark.parametrize(
+    ("tick", "day"),
+    [
+        # 02:00 KST on the 11th: the 10th (yesterday in Seoul)
+        (dt.datetime(2026, 2, 11, 2, 0, tzinfo=KST), "2026-02-10"),
+        # 02:00 KST on 1 March is 17:00 UTC on 28 February: still February's last day
+        (dt.datetime(2026, 2, 28, 17, 0, tzinfo=dt.UTC), "2026-02-28"),
+    ],
+)
+def test_schedule_requests_yesterday_in_seoul_unless_it_already_ran(
+    tick: dt.datetime, day: str
+) -> None:
     schedule = defs.get_schedule_def("pothole_daily_schedule")
-    assert schedule.cron_schedule == "0 2 * * *"
-    assert schedule.execution_timezone == "Asia/Seoul"
-    tick = dt.datetime(2026, 2, 11, 2, 0, tzinfo=KST)
     repo = defs.get_repository_def()
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
             instance=instance, scheduled_execution_time=tick, repository_def=repo
         )
         (request,) = schedule.evaluate_tick(context).run_requests
-        assert request.partition_key == "2026-02-10"
+        assert request.partition_key == day
         instance.create_run_for_job(
             defs.resolve_job_def("pothole_daily_job"),
-            tags={"dagster/partition": "2026-02-10"},
+            tags={"dagster/partition": day},
             status=dg.DagsterRunStatus.SUCCESS,
         )
         data = schedule.evaluate_tick(
@@ -132,7 +151,24 @@ def test_schedule_requests_yesterday_unless_it_already_ran() -> None:
                 instance=instance, scheduled_execution_time=tick, repository_def=repo
             )
         )
-        assert not data.run_requests and "already ran" in data.skip_message
+        assert not data.run_requests and f"{day} already ran" in data.skip_message
+
+
+@pytest.mark.parametrize(("env", "running"), [("prod", True), ("local", False)])
+def test_automation_starts_running_in_prod_and_stopped_locally(env: str, running: bool) -> None:
+    settings = load_settings().model_copy(update={"platform_env": env})
+    schedule_status = (
+        dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
+    )
+    sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+    assert {s.name: s.default_status for s in build_schedules(settings)} == {
+        "pothole_daily_schedule": schedule_status
+    }
+    assert {s.name: s.default_status for s in build_sensors(settings)} == {
+        "raw_sensor_data_sensor": sensor_status,
+        # the announcement of finished batches always runs, as the failure alerts do
+        "pothole_run_success_sensor": dg.DefaultSensorStatus.RUNNING,
+    }
 
 
 def test_success_message_names_job_date_and_duration() -> None:
@@ -160,10 +196,9 @@ def test_observing_raw_input_records_a_version_per_arrived_day(local_lake: LakeR
     from dagster._core.definitions.data_version import extract_data_version_from_entry
     from dagster._core.definitions.observe import observe
 
-    from pothole_assets.assets import raw_sensor_data
-
-    now = dt.datetime.now(KST)
-    yesterday = (now.date() - dt.timedelta(days=1)).isoformat()
+    now = dt.datetime(2026, 2, 11, 9, 0, tzinfo=KST)
+    raw_sensor_data = build_raw_sensor_data(clock=lambda: now)
+    yesterday = "2026-02-10"
     _put(local_lake, yesterday, "merged_0000.parquet", 5, now)
     with dg.instance_for_test() as instance:
         # prod: the observation only looks, it never writes sample files
@@ -230,7 +265,7 @@ def test_demo_first_observation_on_a_fresh_clone_reports_files(
     monkeypatch.setenv("POTHOLE_TEST_LAKE", str(local_lake.local_root))
     sample_day = pothole_daily_partitions.get_last_partition_key()
     with dg.instance_for_test() as instance:
-        summary = run_location("pothole", "tests.pothole.raw_only_location", instance, log=False)
+        summary = run_location("pothole", "tests.pothole.raw_only_location", instance)
         assert summary.ok and summary.partitions == {sample_day}
         observed = _raw_observations(instance)
     assert list(observed) == [sample_day]
