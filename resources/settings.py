@@ -71,14 +71,14 @@ class PlatformSettings(BaseSettings):
     smtp_password: str | None = None
     mail_from: str | None = None
 
-    # -- inspig (domain settings; edited by the inspig issue) --
+    # -- inspig --
     productivity_api_url: str | None = None
     productivity_api_key: str | None = None
     inspig_sample_farms: int = Field(
         default=50, ge=1, description="Sample farms generated locally when schema pigplan is empty."
     )
 
-    # -- pothole (domain settings; edited by the pothole issue) --
+    # -- pothole --
     kakao_api_key: str | None = None
     kakao_api_url: str = "https://dapi.kakao.com"
     pothole_report_to: str | None = Field(
@@ -91,12 +91,11 @@ class PlatformSettings(BaseSettings):
         "https://apis.data.go.kr/1140100/minAnalsInfoView7/minPotholeLatLonInfo"
     )
 
-    # -- production (domain settings; edited by the production issue) --
+    # -- production --
     production_db_dir: Path | None = None
     production_backup_dir: Path | None = None  # default: PRODUCTION_DB_DIR/backups
     production_live_backup_retention: int = 30
     production_archive_backup_retention: int = 12
-    production_months_start: str = "2024-01-01"  # first month of production_monthly_totals
 
     # -- card --
 
