@@ -1,0 +1,1 @@
+"""The energy assets, one module per concern."""

@@ -1,0 +1,203 @@
+"""KOSPO (Nambu) hourly generation, self-healing under the 24-hour rule, and unit start dates."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+
+from energy_assets import schema, store
+from energy_assets.assets.weather import GROUP, window_days
+from energy_assets.parsing import nambu_hourly
+from energy_assets.partitions import energy_daily_partitions
+from energy_assets.plants import NAMBU_UNITS, NambuUnit
+from energy_assets.sources import KospoResource
+from resources.kst import KST, now_kst, today_kst
+from resources.metadata import Stopwatch, md_table, partition_metadata
+from resources.policies import STANDARD_RETRY
+from resources.warehouse import WarehouseResource
+
+HEAL_DAYS = 7  # recent days with fewer than 24 hours are collected again by every run
+PROBE_FLOOR = dt.date(2010, 1, 1)
+
+
+class PlantFilter(dg.Config):
+    """Restrict a run to one plant or unit (the backfill script's --gencd / --hogi)."""
+
+    gencd: str | None = Field(default=None, description="KOSPO plant code, e.g. 997S")
+    hogi: int | None = Field(default=None, description="Unit number")
+    heal_days: int = Field(default=HEAL_DAYS, ge=0, description="Days before the range re-checked")
+
+
+def selected_units(config: PlantFilter) -> list[NambuUnit]:
+    """The registry's units that match the filter."""
+    return [
+        u
+        for u in NAMBU_UNITS
+        if (config.gencd is None or u.gencd == config.gencd)
+        and (config.hogi is None or u.hogi == config.hogi)
+    ]
+
+
+def incomplete_days(
+    warehouse: WarehouseResource, first: dt.date, last: dt.date
+) -> dict[tuple[str, int], list[dt.date]]:
+    """Stored unit-days in [first, last] with fewer than 24 distinct hours (the 24-hour rule)."""
+    query = sa.text(
+        """
+        SELECT gencd, hogi, (datetime AT TIME ZONE 'Asia/Seoul')::date AS day,
+               COUNT(DISTINCT extract(hour FROM datetime AT TIME ZONE 'Asia/Seoul')) AS hours
+        FROM nambu_generation
+        WHERE datetime >= :start AND datetime < :end
+        GROUP BY 1, 2, 3 HAVING COUNT(DISTINCT extract(hour FROM datetime AT TIME ZONE
+            'Asia/Seoul')) < 24
+        """
+    )
+    start = dt.datetime.combine(first, dt.time(), KST)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), KST)
+    out: dict[tuple[str, int], list[dt.date]] = {}
+    for row in warehouse.read_frame(query, {"start": start, "end": end}).itertuples():
+        out.setdefault((row.gencd, int(row.hogi)), []).append(row.day)
+    return out
+
+
+def collect(
+    kospo: KospoResource,
+    units: list[NambuUnit],
+    first: dt.date,
+    last: dt.date,
+    heal: dict[tuple[str, int], list[dt.date]],
+    label: str,
+) -> tuple[pd.DataFrame, int, int]:
+    """(hourly rows, calls, items dropped) for every unit: one range per unit, never per day."""
+    session = kospo.session()
+    frames, calls, dropped = [], 0, 0
+    for unit in units:
+        healing = heal.get((unit.gencd, unit.hogi), [])
+        start = min([first, *healing])
+        wanted = {start + dt.timedelta(days=n) for n in range((last - start).days + 1)}
+        wanted = {d for d in wanted if d >= first} | set(healing)
+        items, n = kospo.fetch_unit(unit.gencd, unit.hogi, start, last, session, partition=label)
+        calls += n
+        frames.append(nambu_hourly(items, days=wanted))
+        dropped += sum(
+            1 for i in items if str(i.get("ymd", ""))[:10] not in {str(d) for d in wanted}
+        )
+    frame = pd.concat(frames, ignore_index=True) if frames else nambu_hourly([])
+    return frame, calls, dropped
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"postgres"},
+    partitions_def=energy_daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=STANDARD_RETRY,
+)
+def nambu_generation(
+    context: dg.AssetExecutionContext,
+    config: PlantFilter,
+    warehouse: WarehouseResource,
+    kospo: KospoResource,
+) -> dg.MaterializeResult:
+    """Hourly KOSPO solar generation per plant unit (interval-start KST, daily figures kept)."""
+    clock = Stopwatch()
+    first, last, label = window_days(context)
+    last = min(last, today_kst() - dt.timedelta(days=1))
+    store.ensure_tables(warehouse)
+    units = selected_units(config)
+    heal = incomplete_days(warehouse, first - dt.timedelta(days=config.heal_days), first)
+    frame, calls, dropped = collect(kospo, units, first, last, heal, label)
+    written = warehouse.upsert(frame, schema.nambu_generation.name, ["datetime", "gencd", "hogi"])
+    still = incomplete_days(warehouse, first - dt.timedelta(days=config.heal_days), last)
+    pending = [
+        {"unit": f"{g}/{h}", "day": d.isoformat()} for (g, h), days in still.items() for d in days
+    ]
+    return dg.MaterializeResult(
+        metadata=partition_metadata(
+            rows=written,
+            rejected=dropped,
+            source=kospo.source,
+            elapsed=clock,
+            units=len(units),
+            api_calls=calls,
+            healed_days=sum(len(v) for v in heal.values()),
+            incomplete_unit_days=len(pending),
+            incomplete=md_table(pending[:50], empty="_every unit-day has 24 hours_"),
+        )
+    )
+
+
+def earliest_day(
+    kospo: KospoResource, unit: NambuUnit, session: object, today: dt.date
+) -> tuple[dt.date | None, int]:
+    """(first day with data, calls): binary searches bounded by PROBE_FLOOR and yesterday.
+
+    "Any data in the year from day d" is false long before the start and true from a year before
+    it on (while the series has no year-long gap), so it is monotone; a second search on "any
+    data from that day to day d" finds the first day inside that year. About 22 calls a unit.
+    """
+    yesterday = today - dt.timedelta(days=1)
+    calls = 0
+
+    def year_from(day: dt.date) -> bool:
+        nonlocal calls
+        calls += 1
+        end = min(yesterday, day + dt.timedelta(days=364))
+        return kospo.has_data(unit.gencd, unit.hogi, day, end, session)  # type: ignore[arg-type]
+
+    low, high = 0, (yesterday - dt.timedelta(days=364) - PROBE_FLOOR).days
+    if not year_from(PROBE_FLOOR + dt.timedelta(days=high)):
+        return None, calls  # nothing in the last year: inactive (or never reported)
+    while low < high:
+        middle = (low + high) // 2
+        if year_from(PROBE_FLOOR + dt.timedelta(days=middle)):
+            high = middle
+        else:
+            low = middle + 1
+    window_start = PROBE_FLOOR + dt.timedelta(days=low)
+    lo, hi = 0, min(364, (yesterday - window_start).days)
+    while lo < hi:  # the first day inside that year: same search on "any data up to day d"
+        middle = (lo + hi) // 2
+        calls += 1
+        day = window_start + dt.timedelta(days=middle)
+        if kospo.has_data(unit.gencd, unit.hogi, window_start, day, session):  # type: ignore[arg-type]
+            hi = middle
+        else:
+            lo = middle + 1
+    return window_start + dt.timedelta(days=lo), calls
+
+
+@dg.asset(group_name=GROUP, kinds={"postgres"}, retry_policy=STANDARD_RETRY)
+def nambu_start_dates(
+    config: PlantFilter, warehouse: WarehouseResource, kospo: KospoResource
+) -> dg.MaterializeResult:
+    """Each KOSPO unit's earliest day with data, found by a bounded binary search."""
+    clock = Stopwatch()
+    store.ensure_tables(warehouse)
+    session = kospo.session()
+    rows = []
+    for unit in selected_units(config):
+        start, calls = earliest_day(kospo, unit, session, today_kst())
+        rows.append(
+            {
+                "gencd": unit.gencd,
+                "hogi": unit.hogi,
+                "start_date": start,
+                "calls": calls,
+                "probed_at": now_kst(),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    written = warehouse.upsert(frame, schema.nambu_start_dates.name, ["gencd", "hogi"])
+    return dg.MaterializeResult(
+        metadata=partition_metadata(
+            rows=written,
+            source=kospo.source,
+            elapsed=clock,
+            api_calls=int(frame["calls"].sum()) if len(frame) else 0,
+            not_found=int(frame["start_date"].isna().sum()) if len(frame) else 0,
+            start_dates=md_table(frame.drop(columns=["probed_at"]) if len(frame) else []),
+        )
+    )
