@@ -1,7 +1,8 @@
 """PostgreSQL warehouse resource: bulk COPY, transactional partition replace and upsert."""
 
+import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +21,9 @@ from resources.embedded_pg import embedded_postgres_url, sqlalchemy_url
 # Rows per CSV chunk handed to COPY: large enough to amortise per-call overhead, small enough that
 # serialising the next chunk overlaps with the server ingesting the previous one.
 COPY_CHUNK_ROWS = 100_000
+# CSV chunks serialised ahead of the COPY (while the server deletes the old rows, say): at most this
+# many wait in memory (a 100,000-row chunk of 10 columns is about 13 MB).
+PREFETCH_CHUNKS = 12
 # Advisory lock that serialises table creation across processes (any fixed number would do).
 DDL_LOCK_KEY = 80_020_001
 
@@ -56,19 +60,90 @@ def _column_list(columns: Sequence[str]) -> sql.Composable:
     return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
 
 
+class PrefetchedChunks:
+    """The COPY CSV of a frame, serialised on a worker thread ahead of the COPY that sends it.
+
+    Started before the statements that precede the COPY in the transaction (the DELETE of a
+    partition replace, the staging table of an upsert), so that the client's serialisation
+    overlaps the server's work instead of waiting for it. At most PREFETCH_CHUNKS chunks are held.
+    An error of the serialisation (a column that cannot be converted) is raised by the iteration.
+    """
+
+    _DONE = object()
+
+    def __init__(self, frame: pd.DataFrame, chunk_rows: int | None = None) -> None:
+        chunk_rows = chunk_rows or COPY_CHUNK_ROWS
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=PREFETCH_CHUNKS)
+        self._cancelled = threading.Event()
+        self._thread = threading.Thread(
+            target=self._produce, args=(frame, chunk_rows), name="copy-serialise", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._cancelled.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self, frame: pd.DataFrame, chunk_rows: int) -> None:
+        try:
+            for chunk in csv_chunks(frame, chunk_rows):
+                if not self._put(chunk):
+                    return
+            self._put(self._DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[memoryview]:
+        while True:
+            item = self._queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        """Stop the worker (when the COPY did not consume everything) and wait for it."""
+        self._cancelled.set()
+        self._thread.join()
+
+    def __enter__(self) -> "PrefetchedChunks":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def copy_chunks(
+    dbapi_conn: Any, table: TableRef, columns: Sequence[str], chunks: Iterable[memoryview]
+) -> None:
+    """COPY CSV chunks into `table` (`columns`) on a raw psycopg connection, in its transaction.
+
+    A psycopg worker thread sends each chunk while the next one is produced.
+    """
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        _qualified(table), _column_list(columns)
+    )
+    with dbapi_conn.cursor() as cur:
+        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+            for chunk in chunks:
+                copy.write(chunk)
+
+
 def copy_rows(dbapi_conn: Any, table: TableRef, frame: pd.DataFrame) -> int:
     """COPY `frame` into `table` on a raw psycopg connection (inside its transaction).
 
     The frame's columns name the target columns. Serialisation runs on this thread while a
     psycopg worker thread sends the previous chunk.
     """
-    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        _qualified(table), _column_list([str(c) for c in frame.columns])
+    copy_chunks(
+        dbapi_conn, table, [str(c) for c in frame.columns], csv_chunks(frame, COPY_CHUNK_ROWS)
     )
-    with dbapi_conn.cursor() as cur:
-        with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-            for chunk in csv_chunks(frame, COPY_CHUNK_ROWS):
-                copy.write(chunk)
     return len(frame)
 
 
@@ -168,11 +243,13 @@ class WarehouseResource(dg.ConfigurableResource):
         delete = sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
             _qualified(table), sql.Identifier(key_column), sql.Identifier(key_column)
         )
-        with self.begin() as conn:
+        # The CSV is serialised while the server deletes the old rows.
+        with PrefetchedChunks(frame) as chunks, self.begin() as conn:
             raw = _driver_connection(conn)
             with raw.cursor() as cur:
                 cur.execute(delete, (start, end))
-            return copy_rows(raw, table, frame)
+            copy_chunks(raw, table, [str(c) for c in frame.columns], chunks)
+            return len(frame)
 
     def upsert(
         self,
@@ -208,7 +285,7 @@ class WarehouseResource(dg.ConfigurableResource):
             if updates
             else sql.SQL("DO NOTHING")
         )
-        with self.begin() as conn:
+        with PrefetchedChunks(frame) as chunks, self.begin() as conn:
             raw = _driver_connection(conn)
             with raw.cursor() as cur:
                 cur.execute(
@@ -216,7 +293,7 @@ class WarehouseResource(dg.ConfigurableResource):
                         "CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
                     ).format(staging, _column_list(columns), target)
                 )
-            copy_rows(raw, "_upsert_staging", frame)
+            copy_chunks(raw, "_upsert_staging", [str(c) for c in columns], chunks)
             with raw.cursor() as cur:
                 cur.execute(
                     sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) {}").format(

@@ -89,6 +89,29 @@ def test_replace_partition_is_atomic_when_the_load_fails(warehouse: WarehouseRes
     pd.testing.assert_frame_equal(_rows(warehouse), before)
 
 
+def test_replace_partition_with_many_chunks_and_a_bad_column(
+    warehouse: WarehouseResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resources.warehouse as wh
+
+    monkeypatch.setattr(wh, "COPY_CHUNK_ROWS", 7)
+    monkeypatch.setattr(wh, "PREFETCH_CHUNKS", 2)  # the serialiser waits for the COPY
+    _create(warehouse)
+    warehouse.copy_frame(_frame(DAY2, 4, value=100), "readings")
+    # 100 rows in 7-row chunks: 15 chunks through a 2-chunk queue, in order
+    assert warehouse.replace_partition(_frame(DAY1, 100), "readings", "day", DAY1, DAY2) == 100
+    rows = _rows(warehouse)
+    assert rows[rows["day"] == DAY1]["value"].tolist() == [float(v) for v in range(1, 101)]
+    before = rows
+    # a value that cannot be serialised, in the 3rd chunk: named, and the old day stays
+    bad = _frame(DAY1, 30)
+    bad["value"] = bad["value"].astype(object)
+    bad.loc[20, "value"] = object()
+    with pytest.raises(ValueError, match="column 'value'"):
+        warehouse.replace_partition(bad, "readings", "day", DAY1, DAY2)
+    pd.testing.assert_frame_equal(_rows(warehouse), before)
+
+
 def test_upsert_is_idempotent_and_updates_changed_rows(warehouse: WarehouseResource) -> None:
     _create(warehouse)
     for _ in range(3):
