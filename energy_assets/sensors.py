@@ -113,7 +113,12 @@ def _title_of_failure(context: dg.RunFailureSensorContext) -> tuple[str, str, st
         error = error.cause
     if error is None:
         return title, "RunFailure", context.failure_event.message or ""
-    return title, error.cls_name or "Error", error.message.strip()
+    kind = error.cls_name or "Error"
+    message = error.message.strip()
+    head, _, rest = message.partition(": ")
+    if head.endswith(kind) and rest:  # Dagster prefixes the qualified class name
+        message = rest
+    return title, kind, message
 
 
 def build_sensors(settings: PlatformSettings) -> list[dg.SensorDefinition]:

@@ -1,0 +1,147 @@
+"""Schedules at KST times, the Slack success and failure messages, the location's loading."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import dagster as dg
+from dagster._utils.schedules import cron_string_iterator
+from pytest_httpserver import HTTPServer
+
+from energy_assets.assets.nambu import nambu_generation
+from energy_assets.assets.namdong import namdong_generation
+from energy_assets.schedules import build_schedules
+from energy_assets.sensors import build_sensors
+from energy_assets.sources import KoenResource
+from resources.alerts import AlertsResource
+from resources.kst import KST
+from resources.settings import PlatformSettings
+from resources.warehouse import WarehouseResource
+from tests.energy.conftest import sample_resources
+
+
+def resolved(name: str) -> dg.ScheduleDefinition:
+    import energy_assets.definitions as location
+
+    return location.defs.get_schedule_def(name)
+
+
+def next_tick(name: str, after: dt.datetime) -> dt.datetime:
+    schedule = resolved(name)
+    ticks = cron_string_iterator(after.timestamp(), schedule.cron_schedule, "Asia/Seoul")
+    return next(ticks).astimezone(KST)
+
+
+def requested(name: str, at: dt.datetime) -> list[str | None]:
+    context = dg.build_schedule_context(scheduled_execution_time=at)
+    result = resolved(name).evaluate_tick(context)
+    return [r.partition_key for r in result.run_requests or []]
+
+
+def test_weather_runs_at_nine_for_yesterday() -> None:
+    tick = next_tick("weather_daily_schedule", dt.datetime(2025, 6, 21, 0, 30, tzinfo=KST))
+    assert tick == dt.datetime(2025, 6, 21, 9, 0, tzinfo=KST)
+    assert requested("weather_daily_schedule", tick) == ["2025-06-20"]
+
+
+def test_kospo_runs_at_half_past_nine_for_yesterday() -> None:
+    tick = next_tick("nambu_daily_schedule", dt.datetime(2025, 6, 21, 9, 5, tzinfo=KST))
+    assert tick == dt.datetime(2025, 6, 21, 9, 30, tzinfo=KST)
+    assert requested("nambu_daily_schedule", tick) == ["2025-06-20"]
+
+
+def test_koen_runs_on_the_tenth_at_ten_for_the_previous_month() -> None:
+    tick = next_tick("namdong_monthly_schedule", dt.datetime(2025, 7, 1, tzinfo=KST))
+    assert tick == dt.datetime(2025, 7, 10, 10, 0, tzinfo=KST)
+    assert requested("namdong_monthly_schedule", tick) == ["2025-06-01"]
+
+
+def test_schedules_start_stopped_locally_and_running_in_prod() -> None:
+    prod = build_schedules(PlatformSettings(platform_env="prod"))
+    local = build_schedules(PlatformSettings(platform_env="local"))
+    assert {s.default_status for s in local} == {dg.DefaultScheduleStatus.STOPPED}
+    assert {s.default_status for s in prod} == {dg.DefaultScheduleStatus.RUNNING}
+
+
+def slack(httpserver: HTTPServer) -> tuple[AlertsResource, list[str]]:
+    texts: list[str] = []
+
+    def keep(request):  # type: ignore[no-untyped-def]
+        texts.append(json.loads(request.data)["text"])
+        from werkzeug import Response
+
+        return Response("ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(keep)
+    return AlertsResource(webhook_url=httpserver.url_for("/hook")), texts
+
+
+def test_success_messages_name_period_rows_and_files(
+    warehouse: WarehouseResource, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    alerts, texts = slack(httpserver)
+    success, _ = build_sensors(PlatformSettings())
+    with dg.instance_for_test() as instance:
+        resources = sample_resources(warehouse, tmp_path, as_of=dt.date(2025, 7, 1))
+        for assets, key in (
+            ([nambu_generation], "2025-06-20"),
+            ([namdong_generation], "2025-05-01"),
+        ):
+            result = dg.materialize(
+                assets, partition_key=key, resources=resources, instance=instance
+            )
+            context = dg.build_run_status_sensor_context(
+                sensor_name=success.name,
+                dagster_instance=instance,
+                dagster_run=result.dagster_run,
+                dagster_event=result.get_run_success_event(),
+            )
+            success(context, alerts=alerts)
+    rows = warehouse.read_frame("SELECT count(*) AS n FROM nambu_generation").at[0, "n"]
+    assert texts[0].startswith("[Nambu PV 완료]\n- 수집/백필 실행 완료")
+    assert "- 기간: 2025-06-20" in texts[0] and f"- 적재 행수: {rows}" in texts[0]
+    assert texts[1].startswith("[Namdong PV 완료]\n- 기간: 2025-05-01..2025-05-31")
+    assert "- 저장 파일 수: 1" in texts[1] and str(tmp_path / "koen") in texts[1]
+
+
+def test_failure_message_has_the_error_and_no_secret(
+    warehouse: WarehouseResource, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    alerts, texts = slack(httpserver)
+    httpserver.expect_request("/nfdt21/main.do").respond_with_data("ok")
+    httpserver.expect_request("/nfdt21/csvDown.do").respond_with_data(
+        "<!DOCTYPE html><html>세션 만료</html>", content_type="text/html"
+    )
+    koen = KoenResource(
+        base_url=httpserver.url_for("/nfdt21"), backoff_seconds=0, raw_dir=str(tmp_path / "raw")
+    )
+    _, failure = build_sensors(PlatformSettings())
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [namdong_generation],
+            partition_key="2025-05-01",
+            resources=sample_resources(warehouse, tmp_path, koen=koen),
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert not result.success
+        context = dg.build_run_status_sensor_context(
+            sensor_name=failure.name,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_failure_event(),
+        ).for_run_failure()
+        failure(context, alerts=alerts)
+    (text,) = texts
+    assert text.startswith(
+        "[Namdong PV 실패]\n- 에러: SourceError: koen (partition 2025-05-01..2025-05-31)"
+    )
+    assert "HTML page instead of CSV" in text and "- 기간: 2025-05-01" in text
+
+
+def test_location_loads() -> None:
+    import energy_assets.definitions as location
+
+    dg.Definitions.validate_loadable(location.defs)
+    names = {j.name for j in location.defs.jobs or []}
+    assert {"full_etl_job", "nambu_daily_job", "namdong_monthly_job"} <= names
