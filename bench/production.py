@@ -13,18 +13,30 @@ for the backup and the sensor, and 5,000,000 rows (about 1 GB) for the monthly t
   case), against a no-op sensor evaluated the same way (Dagster's own cost per tick). Median of 50.
   The evaluation that acts on a settled change (it digests every month) is timed too.
 - Monthly totals over all 5,000,000 rows (a single-run backfill over every month, the SQLite side of
-  `production_monthly_totals`), against the original API's `monthly_by_item` query on the same file.
+  `production_monthly_totals`), against the replaced reporting API's `monthly_by_item` query on the
+  same file.
+- The ERP writer's worst wait: a writer process commits a few rows every 5 ms (as the ERP does)
+  while the platform backs up the live file (WAL) and a 300,000-row rollback-journal file, heals the
+  indexes of a 1,000,000-row file under the 0.6 s write-lock budget, and runs the long reads of the
+  rollback-journal file; its slowest commit is the figure (target < 1 s: the ERP must never wait a
+  second).
+
+Ratios read the same way in every benchmark: the platform's throughput over the baseline's, measured
+in the same run (bigger is better), printed as `(r ×, target ≥ t ×)`.
 """
 
 import datetime as dt
+import multiprocessing
 import os
 import shutil
 import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -40,11 +52,14 @@ from production_assets.databases import (
     wal_size,
 )
 from production_assets.definitions import defs
-from production_assets.sensors import production_db_change_sensor
+from production_assets.maintenance import heal_indexes, integrity_check
+from production_assets.sensors import build_db_change_sensor
 from production_assets.snapshots import consistent_copy, copy_database, remove_copy
 from production_assets.sources import ProductionDbResource
-from production_assets.summaries import monthly_totals
+from production_assets.summaries import month_fingerprints, monthly_totals
 from resources.settings import load_settings
+
+production_db_change_sensor = build_db_change_sensor()
 
 ROWS = 5_000_000
 BACKUP_ROWS = 2_300_000
@@ -64,7 +79,8 @@ SELECT date('2024-01-01', '+' || (i * {days} / {rows}) || ' days') ||
 FROM n
 """.replace("{TABLE}", TABLE)
 
-ORIGINAL_MONTHLY_BY_ITEM = f"""
+# The monthly report query of the reporting API the platform replaces.
+BASELINE_MONTHLY_BY_ITEM = f"""
 SELECT substr(production_date, 1, 7) AS year_month, item_code, MAX(item_name),
        SUM(good_quantity) AS total_production, COUNT(*) AS batch_count,
        AVG(good_quantity) AS avg_batch_size
@@ -126,7 +142,8 @@ def kernel_copy(files: list[Path], folder: Path) -> None:
                 pass
 
 
-def bench_backup(live: Path, scratch: Path) -> None:
+def bench_backup(live: Path, scratch: Path) -> tuple[float, float]:
+    """Backup against plain copies; returns (ratio, seconds) of the verified quiet-WAL backup."""
     size_mb = live.stat().st_size / 1024**2
     # Two more states of the same database, on scratch copies (the cached file stays as it is):
     # the ERP's connection open with committed rows still in the WAL, and rollback-journal mode.
@@ -147,10 +164,16 @@ def bench_backup(live: Path, scratch: Path) -> None:
     out = scratch / "out"
     out.mkdir()
 
+    used: dict[Path, set[str]] = {}
+
     def copy_with(method: str, source: Path) -> Callable[[], None]:
         def work() -> None:
             remove_copy(out / "copy.db")
-            assert consistent_copy(source, out / "copy.db").startswith(method)
+            how = consistent_copy(source, out / "copy.db")
+            used.setdefault(source, set()).add(how)
+            # A rollback-journal file whose copy would hold the read lock over the budget is
+            # copied by the online backup API instead (on a slow or loaded disk).
+            assert how.startswith(method) or (source == journal_file and how == "online backup API")
 
         return work
 
@@ -208,12 +231,16 @@ def bench_backup(live: Path, scratch: Path) -> None:
     print(f"backup of a {size_mb:,.0f} MB live database ({BACKUP_ROWS:,} rows), best of 3:")
     print(f"  {'':<42} {'backup':>7} {'plain copy':>11}")
     for label, base, seconds in rows:
-        print(f"  {label:<42} {seconds:5.2f} s {base:9.2f} s  ratio {base / seconds:.2f}x")
+        print(f"  {label:<42} {seconds:5.2f} s {base:9.2f} s  ({base / seconds:.2f} ×)")
+    if "online backup API" in used.get(journal_file, set()):
+        print("  (rollback journal: the copy went over the 0.6 s lock budget, by the backup API)")
     print(
         "  (plain copy: the faster of shutil.copyfile and copy_file_range of the same files, "
         "unsynced;\n   verified: the asset's whole step: consistent copy + quick_check + row "
-        "count + fsync; target >= 0.5x)"
+        "count + fsync; ratio = copy throughput of the backup / of the plain copy, "
+        "target ≥ 0.5 ×)"
     )
+    return rows[4][1] / rows[4][2], rows[4][2]
 
 
 @dg.sensor(name="noop_sensor", minimum_interval_seconds=60)
@@ -240,6 +267,7 @@ def bench_sensor(folder: Path) -> None:
 
     cursor = None
     acting = 0.0
+    months = 0
     for _ in range(5):  # first sight, three checks, then the settled change is acted on
         elapsed, result = tick(production_db_change_sensor, cursor, defs)
         cursor = result.cursor
@@ -251,8 +279,8 @@ def bench_sensor(folder: Path) -> None:
     print("sensor evaluation (settled cursor, nothing changed):")
     print(f"  no-op sensor (baseline)        {base * 1000:8.2f} ms")
     print(
-        f"  production_db_change_sensor    {idle * 1000:8.2f} ms  ratio {idle / base:.2f}x of "
-        "baseline  (target < 50 ms)"
+        f"  production_db_change_sensor    {idle * 1000:8.2f} ms  ({base / idle:.2f} × of the "
+        "no-op's tick rate; target < 50 ms a tick)"
     )
     print(
         f"  evaluation acting on a settled change: {acting * 1000:.0f} ms "
@@ -267,21 +295,140 @@ def bench_totals(folder: Path) -> None:
         totals = monthly_totals(layout, "2024-01-01", "2027-01-01")
         assert sum(totals.rows_by_file.values()) == ROWS
 
-    def original() -> None:
+    def baseline_query() -> None:
         conn = connect_ro(layout.live.path)
         try:
-            conn.execute(ORIGINAL_MONTHLY_BY_ITEM).fetchall()
+            conn.execute(BASELINE_MONTHLY_BY_ITEM).fetchall()
         finally:
             conn.close()
 
-    baseline = best_of(2, original)
+    baseline = best_of(2, baseline_query)
     mine = best_of(2, ours)
     print(f"monthly totals over {ROWS:,} rows (36 months x 200 items):")
-    print(f"  original monthly_by_item query (baseline) {baseline:6.2f} s")
+    print(f"  monthly_by_item query (baseline)          {baseline:6.2f} s")
     print(
-        f"  production_monthly_totals, all months     {mine:6.2f} s  ratio {mine / baseline:.2f}x "
-        f"of baseline  ({ROWS / mine:,.0f} rows/s; target < 10 s)"
+        f"  production_monthly_totals, all months     {mine:6.2f} s  ({baseline / mine:.2f} × "
+        f"of the baseline's rows/s; {ROWS / mine:,.0f} rows/s; target < 10 s)"
     )
+
+
+INDEX_ROWS = 1_000_000
+WRITER_ROWS = 5  # rows per ERP commit
+WRITER_PAUSE_S = 0.005
+WAIT_TARGET_S = 1.0
+
+
+def _erp_append(db: str, ready: Any, stop: Any, out: Any) -> None:
+    """The ERP: commit WRITER_ROWS rows every WRITER_PAUSE_S until `stop`; report the slowest."""
+    conn = sqlite3.connect(db, timeout=30)
+    worst, commits, n = 0.0, 0, 0
+    while not stop.is_set():
+        started = time.monotonic()
+        with conn:
+            conn.executemany(
+                f"INSERT INTO {TABLE} (production_date, lot_number, item_code, item_name, "
+                "good_quantity) VALUES ('2026-03-15 오후 1:00:00', ?, 'IT01', 'writer', 10.0)",
+                [(f"LTW{n + i:07d}",) for i in range(WRITER_ROWS)],
+            )
+        worst = max(worst, time.monotonic() - started)
+        ready.set()
+        commits += 1
+        n += WRITER_ROWS
+        time.sleep(WRITER_PAUSE_S)
+    conn.close()
+    out.put((worst, commits))
+
+
+@contextmanager
+def erp_writing(db: Path, result: dict[str, tuple[float, int]], label: str) -> Iterator[None]:
+    """Run the ERP writer process on `db` for as long as the block runs."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=_erp_append, args=(str(db), ready, stop, out))
+    proc.start()
+    if not ready.wait(120):  # the writer is committing before the platform starts
+        raise RuntimeError("the ERP writer did not start")
+    try:
+        yield
+    finally:
+        time.sleep(0.2)
+        stop.set()
+        result[label] = out.get(timeout=60)
+        proc.join(60)
+
+
+JOURNAL_ROWS = 300_000
+
+
+def subset_copy(live: Path, dest: Path, rows: int, journal: str, indexes: bool) -> Path:
+    """The first `rows` rows of `live` in a new file, with or without the required indexes."""
+    dest.unlink(missing_ok=True)
+    conn = sqlite3.connect(dest)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute(SCHEMA_SQL)
+    conn.execute("ATTACH DATABASE ? AS src", (str(live),))
+    conn.execute(f"INSERT INTO main.{TABLE} SELECT * FROM src.{TABLE} LIMIT {rows}")
+    conn.commit()
+    conn.execute("DETACH DATABASE src")
+    if indexes:
+        for ddl in REQUIRED_INDEXES.values():
+            conn.execute(ddl)
+        conn.commit()
+    conn.execute(f"PRAGMA journal_mode={journal}")
+    conn.close()
+    return dest
+
+
+def bench_writer_wait(live: Path, scratch: Path) -> float:
+    """The ERP writer's slowest commit while the platform works on its file; returns the worst."""
+    waits: dict[str, tuple[float, int]] = {}
+    failed: dict[str, str] = {}
+
+    def measure(label: str, db: Path, work: Callable[[], object]) -> None:
+        try:
+            with erp_writing(db, waits, label):
+                work()
+        except Exception as exc:  # reported with the figures: the platform gave up, not the ERP
+            failed[label] = f"{type(exc).__name__}: {exc}"
+
+    wal_live = scratch / "wal" / LIVE_DB_NAME
+    wal_live.parent.mkdir()
+    shutil.copyfile(live, wal_live)
+    out = scratch / "backups"
+
+    def two_backups(source: Path) -> Callable[[], None]:
+        def work() -> None:
+            for _ in range(2):
+                backup_database(source, out, "production")
+            shutil.rmtree(out, ignore_errors=True)
+
+        return work
+
+    measure(f"2 verified backups, WAL, {BACKUP_ROWS:,} rows", wal_live, two_backups(wal_live))
+    wal_live.unlink()
+    journal_live = scratch / "journal" / LIVE_DB_NAME
+    journal_live.parent.mkdir()
+    subset_copy(live, journal_live, JOURNAL_ROWS, "delete", indexes=True)
+    label = f"2 verified backups, rollback journal, {JOURNAL_ROWS:,} rows"
+    measure(label, journal_live, two_backups(journal_live))
+    layout = discover(journal_live.parent)
+
+    def long_reads() -> None:
+        integrity_check(journal_live, shared=True)
+        month_fingerprints(layout.live)
+        monthly_totals(layout, "2024-01-01", "2027-01-01")
+
+    measure("long reads, rollback journal (check, digests, totals)", journal_live, long_reads)
+    for journal in ("wal", "delete"):
+        target = subset_copy(live, scratch / f"unindexed-{journal}.db", INDEX_ROWS, journal, False)
+        label = f"index healing, {INDEX_ROWS:,} rows, {journal} (budget 0.6 s)"
+        measure(label, target, lambda target=target: heal_indexes(target))
+    print(f"ERP writer's slowest commit ({WRITER_ROWS} rows every {WRITER_PAUSE_S * 1000:.0f} ms):")
+    for label, (worst, commits) in waits.items():
+        print(f"  {label:<58} {worst:6.3f} s  ({commits} commits)")
+    for label, why in failed.items():
+        print(f"  {label:<58} platform step failed: {why[:120]}")
+    return max(worst for worst, _ in waits.values())
 
 
 def main() -> None:
@@ -289,11 +436,15 @@ def main() -> None:
     small, large = root / "500mb", root / "5m_rows"
     live = build(small, BACKUP_ROWS)
     build(large, ROWS)
+    print(f"(run at {dt.datetime.now().isoformat(timespec='seconds')}, {os.cpu_count()} CPUs)")
     with tempfile.TemporaryDirectory(dir=root) as scratch:
-        bench_backup(live, Path(scratch))
+        ratio, seconds = bench_backup(live, Path(scratch))
+    with tempfile.TemporaryDirectory(dir=root) as scratch:
+        worst = bench_writer_wait(live, Path(scratch))
     bench_sensor(small)
     bench_totals(large)
-    print(f"(run at {dt.datetime.now().isoformat(timespec='seconds')}, {os.cpu_count()} CPUs)")
+    print(f"ERP writer's worst wait: {worst:.3f} s (target < {WAIT_TARGET_S:g} s)")
+    print(f"verified backup, quiet WAL: {seconds:.2f} s ({ratio:.2f} ×, target ≥ 0.5 ×)")
 
 
 if __name__ == "__main__":
