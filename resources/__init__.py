@@ -1,42 +1,45 @@
-"""Shared resources, settings and environment selection for every code location."""
+"""Shared resources, settings and environment selection for every code location.
 
-from resources.alerts import AlertsResource, make_run_failure_alert_sensor
-from resources.cluster import ClusterResource
-from resources.definitions import location_definitions, platform_definitions, platform_resources
-from resources.farm_db import FarmDbResource
-from resources.kst import KST, now_kst, today_kst
-from resources.lake import LakeResource
-from resources.mailer import Attachment, MailerResource
-from resources.metadata import Stopwatch, md_table, partition_metadata
-from resources.policies import STANDARD_RETRY, retry_policy, schedule_status, sensor_status
-from resources.settings import MissingSettingsError, PlatformSettings, load_settings
-from resources.spark import SparkResource
-from resources.warehouse import WarehouseResource
+The names below are loaded on first use, so that a plain logic module importing
+`resources.kst` (or any other submodule) does not pull in Dagster.
+"""
 
-__all__ = [
-    "KST",
-    "STANDARD_RETRY",
-    "AlertsResource",
-    "Attachment",
-    "ClusterResource",
-    "FarmDbResource",
-    "LakeResource",
-    "MailerResource",
-    "MissingSettingsError",
-    "PlatformSettings",
-    "SparkResource",
-    "Stopwatch",
-    "WarehouseResource",
-    "load_settings",
-    "location_definitions",
-    "make_run_failure_alert_sensor",
-    "md_table",
-    "now_kst",
-    "partition_metadata",
-    "platform_definitions",
-    "platform_resources",
-    "retry_policy",
-    "schedule_status",
-    "sensor_status",
-    "today_kst",
-]
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "AlertsResource": "resources.alerts",
+    "Attachment": "resources.mailer",
+    "ClusterResource": "resources.cluster",
+    "FarmDbResource": "resources.farm_db",
+    "KST": "resources.kst",
+    "LakeResource": "resources.lake",
+    "MailerResource": "resources.mailer",
+    "MissingSettingsError": "resources.settings",
+    "PlatformSettings": "resources.settings",
+    "STANDARD_RETRY": "resources.policies",
+    "SparkResource": "resources.spark",
+    "Stopwatch": "resources.metadata",
+    "WarehouseResource": "resources.warehouse",
+    "load_settings": "resources.settings",
+    "location_definitions": "resources.definitions",
+    "make_run_failure_alert_sensor": "resources.alerts",
+    "md_table": "resources.metadata",
+    "now_kst": "resources.kst",
+    "partition_metadata": "resources.metadata",
+    "platform_definitions": "resources.definitions",
+    "platform_resources": "resources.definitions",
+    "retry_policy": "resources.policies",
+    "schedule_status": "resources.policies",
+    "sensor_status": "resources.policies",
+    "today_kst": "resources.kst",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines `name` when it is first asked for."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'resources' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
