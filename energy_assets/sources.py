@@ -11,7 +11,8 @@ partition; `source` says which one served, and the assets report it in their met
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,14 @@ from pydantic import Field
 
 from energy_assets import sample
 from energy_assets.parsing import is_probably_csv, parse_kospo_page
-from resources.kma import KmaResource, SourceError, http_get, redact, retrying_session
+from resources.kma import (
+    KmaResource,
+    SourceError,
+    http_get,
+    redact,
+    retrying_session,
+    transient_status,
+)
 from resources.kst import today_kst
 from resources.settings import PlatformSettings
 
@@ -31,6 +39,27 @@ BROWSER_UA = (
 )
 KOEN_URL = "https://www.koenergy.kr/kosep/gv/nf/dt/nfdt21"
 KOSPO_MAX_RANGE_DAYS = 365  # one call may span up to a year
+
+
+@contextmanager
+def permanent_errors_fail_fast() -> Iterator[None]:
+    """Turn a permanent `SourceError` into a `dg.Failure` that skips the step's retries.
+
+    Another try cannot fix an HTML error page, a refused key, a spent quota or a garbled file, so
+    the step fails at once with the same message (source, partition, plant, cause). A transient
+    error (connection, 5xx that outlived the per-call retries) is raised as it is, and the step's
+    `RetryPolicy` tries again.
+    """
+    try:
+        yield
+    except SourceError as error:
+        if error.transient:
+            raise
+        raise dg.Failure(
+            description=str(error),
+            metadata={"source": error.source, "cause": error.cause},
+            allow_retries=False,
+        ) from error
 
 
 def month_chunks(first: dt.date, last: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -234,10 +263,18 @@ class KoenResource(dg.ConfigurableResource):
             )
         except requests.RequestException as exc:
             raise SourceError(
-                "koen", f"{where}: unreachable: {redact(str(exc))}", partition=partition
+                "koen",
+                f"{where}: unreachable: {redact(str(exc))}",
+                partition=partition,
+                transient=True,
             ) from None
         if response.status_code >= 400:
-            raise SourceError("koen", f"{where}: HTTP {response.status_code}", partition=partition)
+            raise SourceError(
+                "koen",
+                f"{where}: HTTP {response.status_code}",
+                partition=partition,
+                transient=transient_status(response.status_code),
+            )
         content = response.content
         kind = response.headers.get("Content-Type", "").lower()
         why = "an HTML page instead of CSV" if "html" in kind else is_probably_csv(content)

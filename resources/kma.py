@@ -10,6 +10,9 @@ the data.go.kr gateway rules that every client of that gateway follows:
 - credentials are redacted from every error text (`redact`).
 - transient failures (connection errors, HTTP 5xx) are retried per call by urllib3's `Retry` with
   exponential backoff and jitter; an error that stays raises `SourceError`, never empty data.
+  `SourceError.transient` says whether another try later may succeed (the connection, a 5xx, the
+  gateway's APPLICATION/UNKNOWN errors) or not (auth, unregistered key or IP, quota, bad request,
+  a malformed payload): callers fail fast on the latter instead of retrying the step.
 
 ASOS hourly observations (`AsosHourlyInfoService`) are served now; `asos_daily` and further KMA
 services are added as methods on `KmaResource` calling `_call`.
@@ -47,6 +50,12 @@ GATEWAY_CODES = {
 # HTTP answers worth another try: the server or a proxy failed for a moment. A quota error (HTTP
 # 429 or the gateway's code 22) is a daily limit and is not retried.
 RETRY_STATUSES = (500, 502, 503, 504)
+# Gateway envelopes that a later try may not repeat (the gateway's own failure); every other
+# code (key, IP, quota, parameters, service) stays until a person acts.
+TRANSIENT_GATEWAY_ERRORS = ("APPLICATION_ERROR", "UNKNOWN_ERROR")
+# KMA service resultCodes of a failure on the service side: 01 APPLICATION_ERROR, 02 DB_ERROR,
+# 04 HTTP_ERROR, 05 SERVICETIME_OUT. Others (10 parameters, 99 "data up to yesterday" …) stay.
+TRANSIENT_KMA_CODES = ("01", "02", "04", "05")
 
 # The 43 ASOS stations of the energy collection (station_list.csv kept failing to read).
 ASOS_STATIONS = (
@@ -66,7 +75,11 @@ STATION_NAMES = {
 
 
 class SourceError(RuntimeError):
-    """An external source is unusable; the message names source, partition, plant and cause."""
+    """An external source is unusable; the message names source, partition, plant and cause.
+
+    `transient` is True when a later try may succeed (connection errors, 5xx that outlived the
+    per-call retries); a permanent error (auth, quota, malformed payload…) is False.
+    """
 
     def __init__(
         self,
@@ -76,8 +89,10 @@ class SourceError(RuntimeError):
         partition: str | None = None,
         plant: str | None = None,
         secrets: Iterable[str | None] = (),
+        transient: bool = False,
     ) -> None:
         self.source = source
+        self.transient = transient
         self.partition = partition
         self.plant = plant
         self.cause = redact(cause, secrets)
@@ -167,6 +182,11 @@ def gateway_error(text: str) -> str | None:
     return f"gateway error {code} {name}" + (f": {detail}" if detail else "")
 
 
+def transient_status(status: int) -> bool:
+    """Whether an HTTP error may pass by itself (5xx, 408), not a refusal (401, 403, 429…)."""
+    return status >= 500 or status == 408
+
+
 def http_get(
     session: requests.Session,
     source: str,
@@ -184,7 +204,12 @@ def http_get(
         response = session.get(full_url, params=query, timeout=timeout)
     except requests.RequestException as exc:
         raise SourceError(
-            source, f"unreachable: {exc}", partition=partition, plant=plant, secrets=[key]
+            source,
+            f"unreachable: {exc}",
+            partition=partition,
+            plant=plant,
+            secrets=[key],
+            transient=True,
         ) from None
     text = response.text
     envelope = gateway_error(text)
@@ -195,6 +220,7 @@ def http_get(
             partition=partition,
             plant=plant,
             secrets=[key],
+            transient=any(name in envelope for name in TRANSIENT_GATEWAY_ERRORS),
         )
     if response.status_code >= 400:
         raise SourceError(
@@ -203,6 +229,7 @@ def http_get(
             partition=partition,
             plant=plant,
             secrets=[key],
+            transient=transient_status(response.status_code),
         )
     return text
 
@@ -396,6 +423,7 @@ def parse_kma_page(
             f"resultCode {code or '(none)'}: {header.get('resultMsg', '')}",
             partition=partition,
             plant=plant,
+            transient=code in TRANSIENT_KMA_CODES,
         )
     body = response.get("body") or {}
     items = (body.get("items") or {}) if isinstance(body, dict) else {}

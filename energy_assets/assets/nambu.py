@@ -12,7 +12,7 @@ from energy_assets.assets.weather import GROUP, window_days
 from energy_assets.parsing import nambu_hourly
 from energy_assets.partitions import energy_daily_partitions
 from energy_assets.plants import NAMBU_UNITS, NambuUnit
-from energy_assets.sources import KospoResource
+from energy_assets.sources import KospoResource, permanent_errors_fail_fast
 from resources.kst import KST, now_kst, today_kst
 from resources.metadata import Stopwatch, md_table, partition_metadata
 from resources.policies import STANDARD_RETRY
@@ -108,7 +108,8 @@ def nambu_generation(
     store.ensure_tables(warehouse)
     units = selected_units(config)
     heal = incomplete_days(warehouse, first - dt.timedelta(days=config.heal_days), first)
-    frame, calls, dropped = collect(kospo, units, first, last, heal, label)
+    with permanent_errors_fail_fast():
+        frame, calls, dropped = collect(kospo, units, first, last, heal, label)
     written = warehouse.upsert(frame, schema.nambu_generation.name, ["datetime", "gencd", "hogi"])
     still = incomplete_days(warehouse, first - dt.timedelta(days=config.heal_days), last)
     pending = [
@@ -179,7 +180,8 @@ def nambu_start_dates(
     session = kospo.session()
     rows = []
     for unit in selected_units(config):
-        start, calls = earliest_day(kospo, unit, session, today_kst())
+        with permanent_errors_fail_fast():
+            start, calls = earliest_day(kospo, unit, session, today_kst())
         rows.append(
             {
                 "gencd": unit.gencd,

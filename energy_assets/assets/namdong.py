@@ -10,7 +10,7 @@ from energy_assets import schema, store
 from energy_assets.assets.weather import GROUP, window_days
 from energy_assets.parsing import NAMDONG_COLUMNS, namdong_hourly, namdong_names, parse_koen_csv
 from energy_assets.partitions import energy_monthly_partitions
-from energy_assets.sources import KoenResource
+from energy_assets.sources import KoenResource, permanent_errors_fail_fast
 from resources.kma import SourceError
 from resources.kst import today_kst
 from resources.metadata import Stopwatch, partition_metadata
@@ -77,9 +77,10 @@ def namdong_generation(
     first, last, label = window_days(context)
     last = min(last, today_kst() - dt.timedelta(days=1))
     store.ensure_tables(warehouse)
-    files = koen.download(first, last, partition=label)
-    paths = koen.keep_raw(files)
-    frame, names, encodings = load_files(files, stored_pairs(warehouse), label)
+    with permanent_errors_fail_fast():
+        files = koen.download(first, last, partition=label)
+        paths = koen.keep_raw(files)
+        frame, names, encodings = load_files(files, stored_pairs(warehouse), label)
     outside = (frame["datetime"].dt.date < first) | (frame["datetime"].dt.date > last)
     written = warehouse.upsert(
         frame[~outside], schema.namdong_generation.name, ["datetime", "plant", "unit"]

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from energy_assets import schema, store
 from energy_assets.imputation import VARIABLES, impute_station
 from energy_assets.partitions import energy_daily_partitions
+from energy_assets.sources import permanent_errors_fail_fast
 from resources.kma import ASOS_STATIONS, KmaResource
 from resources.kst import KST
 from resources.metadata import Stopwatch, partition_metadata
@@ -66,8 +67,9 @@ def weather_asos(
     store.ensure_tables(warehouse)
     session = kma.session()
     items = []
-    for station in ASOS_STATIONS:
-        items.extend(kma.asos_hourly(station, first, last, session=session, partition=label))
+    with permanent_errors_fail_fast():
+        for station in ASOS_STATIONS:
+            items.extend(kma.asos_hourly(station, first, last, session=session, partition=label))
     frame, rejected = asos_frame(items, first, last)
     written = store.upsert_keeping_stored(
         warehouse, frame, schema.weather_asos, ["timestamp", "station_id"]

@@ -211,3 +211,26 @@ def test_koen_raw_files_are_kept_and_reported(warehouse: WarehouseResource, tmp_
     assert meta["files"].value == 1
     assert (tmp_path / "koen" / "south_pv_전체_20250501-20250531.csv").exists()
     assert PAYLOADS.exists()
+
+
+def test_a_refused_key_fails_at_once_with_source_partition_and_plant(
+    warehouse: WarehouseResource, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    unregistered = (PAYLOADS / "gateway_unregistered.xml").read_text(encoding="utf-8")
+    httpserver.expect_request("/kospo").respond_with_data(unregistered)
+    kospo = KospoResource(service_key="k", url=httpserver.url_for("/kospo"), pause_seconds=0)
+    result = dg.materialize(
+        [nambu_generation],
+        partition_key="2025-06-20",
+        resources=sample_resources(warehouse, tmp_path, kospo=kospo),
+        run_config={"ops": {"nambu_generation": {"config": {"gencd": "997S", "hogi": 1}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    # a key error stays: one call, no step retry
+    assert len(httpserver.log) == 1
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    (failed,) = result.get_step_failure_events()
+    text = failed.step_failure_data.user_failure_data.description
+    assert text.startswith("kospo (partition 2025-06-20, plant 997S/1): HTTP 200, gateway error")
+    assert "SERVICE_KEY_IS_NOT_REGISTERED_ERROR" in text

@@ -125,6 +125,13 @@ def test_failure_message_has_the_error_and_no_secret(
             raise_on_error=False,
         )
         assert not result.success
+        # an HTML page is permanent: one attempt, no step retry, the download asked once
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        assert [r.method for r, _ in httpserver.log if r.path.endswith("csvDown.do")] == ["POST"]
+        (failed,) = result.get_step_failure_events()
+        description = failed.step_failure_data.user_failure_data.description
+        assert description.startswith("koen (partition 2025-05-01..2025-05-31): 2025-05-01")
+        assert "HTML page instead of CSV" in description
         context = dg.build_run_status_sensor_context(
             sensor_name=failure.name,
             dagster_instance=instance,

@@ -92,6 +92,7 @@ def test_gateway_envelopes_raise_and_never_show_the_key(
     assert expected in str(err.value)
     assert "secret-key-123" not in str(err.value)
     assert len(httpserver.log) == 1  # a quota error is not retried
+    assert not err.value.transient  # and the step is not retried either
 
 
 def test_encoded_key_is_sent_once_encoded_and_a_plain_key_is_encoded_once(
@@ -122,9 +123,19 @@ def test_a_500_is_retried_and_then_succeeds(httpserver: HTTPServer) -> None:
 def test_an_error_that_stays_raises_never_empty_data(httpserver: HTTPServer) -> None:
     httpserver.expect_request(KOSPO_PATH).respond_with_data("down", status=503)
     client = kospo(httpserver).model_copy(update={"retries": 2})
-    with pytest.raises(SourceError, match="HTTP 503"):
+    with pytest.raises(SourceError, match="HTTP 503") as err:
         client.fetch_unit("9987", 1, dt.date(2025, 12, 31), dt.date(2025, 12, 31))
     assert len(httpserver.log) == 3  # the call and two retries
+    assert err.value.transient  # worth a step retry later
+
+
+def test_an_unreachable_source_is_transient() -> None:
+    client = KospoResource(
+        service_key="k", url="http://127.0.0.1:9/kospo", retries=0, pause_seconds=0
+    )
+    with pytest.raises(SourceError, match="unreachable") as err:
+        client.fetch_unit("9987", 1, dt.date(2025, 12, 31), dt.date(2025, 12, 31))
+    assert err.value.transient
 
 
 def test_a_day_that_answers_only_with_next_day_end_date(httpserver: HTTPServer) -> None:
@@ -248,8 +259,9 @@ def test_koen_html_error_page_is_refused(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/nfdt21/csvDown.do").respond_with_data(
         payload("koen_error.html"), content_type="text/html;charset=UTF-8"
     )
-    with pytest.raises(SourceError, match="HTML page instead of CSV"):
+    with pytest.raises(SourceError, match="HTML page instead of CSV") as err:
         koen(httpserver).download(dt.date(2025, 6, 1), dt.date(2025, 6, 30), partition="2025-06-01")
+    assert not err.value.transient
 
 
 def test_cp949_file_is_read_with_korean_names() -> None:
