@@ -146,6 +146,38 @@ def test_failure_message_has_the_error_and_no_secret(
     assert "HTML page instead of CSV" in text and "- 기간: 2025-05-01" in text
 
 
+def test_a_run_that_will_be_retried_is_not_announced(
+    warehouse: WarehouseResource, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    alerts, texts = slack(httpserver)
+    httpserver.expect_request("/nfdt21/main.do").respond_with_data("ok")
+    httpserver.expect_request("/nfdt21/csvDown.do").respond_with_data(
+        "<html>점검 중</html>", content_type="text/html"
+    )
+    koen = KoenResource(
+        base_url=httpserver.url_for("/nfdt21"), backoff_seconds=0, raw_dir=str(tmp_path / "raw")
+    )
+    _, failure = build_sensors(PlatformSettings())
+    with dg.instance_for_test() as instance:
+        # the instance's run retries tag a failed run that it will launch again
+        result = dg.materialize(
+            [namdong_generation],
+            partition_key="2025-05-01",
+            resources=sample_resources(warehouse, tmp_path, koen=koen),
+            instance=instance,
+            raise_on_error=False,
+            tags={"dagster/will_retry": "true"},
+        )
+        context = dg.build_run_status_sensor_context(
+            sensor_name=failure.name,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=result.get_run_failure_event(),
+        ).for_run_failure()
+        failure(context, alerts=alerts)
+    assert not result.success and texts == []
+
+
 def test_location_loads() -> None:
     import energy_assets.definitions as location
 
