@@ -32,7 +32,8 @@ REQUIRED_IN_PROD: dict[str, tuple[str | tuple[str, ...], ...]] = {
     ),
     "production": (*_COMMON_PROD, "PRODUCTION_DB_DIR"),
     "card": _COMMON_PROD,
-    "energy": _COMMON_PROD,
+    # KOEN's download needs no credentials (a session cookie only); its URL defaults to the site.
+    "energy": (*_COMMON_PROD, "KMA_API_KEY", "KOSPO_API_KEY"),
 }
 
 

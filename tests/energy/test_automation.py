@@ -2,9 +2,11 @@
 
 import datetime as dt
 import json
+import runpy
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._utils.schedules import cron_string_iterator
 from pytest_httpserver import HTTPServer
 
@@ -15,7 +17,7 @@ from energy_assets.sensors import build_sensors
 from energy_assets.sources import KoenResource
 from resources.alerts import AlertsResource
 from resources.kst import KST
-from resources.settings import PlatformSettings
+from resources.settings import MissingSettingsError, PlatformSettings
 from resources.warehouse import WarehouseResource
 from tests.energy.conftest import sample_resources
 
@@ -184,3 +186,38 @@ def test_location_loads() -> None:
     dg.Definitions.validate_loadable(location.defs)
     names = {j.name for j in location.defs.jobs or []}
     assert {"full_etl_job", "nambu_daily_job", "namdong_monthly_job"} <= names
+
+
+PROD_VARIABLES = (
+    "WAREHOUSE_URL",
+    "DAGSTER_WEBSERVER_URL",
+    "SLACK_WEBHOOK_URL",
+    "SLACK_BOT_TOKEN",
+    "KMA_API_KEY",
+    "KOSPO_API_KEY",
+)
+
+
+def test_in_prod_missing_energy_keys_stop_the_location_with_one_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLATFORM_ENV", "prod")
+    for name in PROD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(MissingSettingsError) as err:
+        runpy.run_module("energy_assets.definitions")
+    text = str(err.value)
+    assert "code location 'energy' cannot load" in text
+    for name in PROD_VARIABLES:
+        assert name in text
+    # with the platform's variables set, the message names the two energy keys and nothing else
+    monkeypatch.setenv("WAREHOUSE_URL", "postgresql://u@db.internal:5432/pv")
+    monkeypatch.setenv("DAGSTER_WEBSERVER_URL", "https://dagster.internal")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.invalid/x")
+    with pytest.raises(MissingSettingsError) as err:
+        runpy.run_module("energy_assets.definitions")
+    assert str(err.value).endswith("set these environment variables: KMA_API_KEY, KOSPO_API_KEY")
+    monkeypatch.setenv("KMA_API_KEY", "kma")
+    monkeypatch.setenv("KOSPO_API_KEY", "kospo")
+    loaded = runpy.run_module("energy_assets.definitions")
+    dg.Definitions.validate_loadable(loaded["defs"])
