@@ -6,7 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from resources.alerts import AlertsResource, make_run_failure_alert_sensor
+from resources.alerts import AlertsResource, FailureFormatter, make_run_failure_alert_sensor
 from resources.cluster import ClusterResource
 from resources.farm_db import FarmDbResource
 from resources.lake import LakeResource
@@ -70,7 +70,11 @@ def platform_resources(
     }
 
 
-def platform_definitions(location: str, settings: PlatformSettings | None = None) -> dg.Definitions:
+def platform_definitions(
+    location: str,
+    settings: PlatformSettings | None = None,
+    failure_formatter: FailureFormatter | None = None,
+) -> dg.Definitions:
     """What every location carries: shared resources, failure alerts and run retention.
 
     A domain merges its own definitions into these:
@@ -79,7 +83,7 @@ def platform_definitions(location: str, settings: PlatformSettings | None = None
     retention_job, retention_schedule = make_run_retention_job(location)
     return dg.Definitions(
         resources=platform_resources(location, settings),
-        sensors=[make_run_failure_alert_sensor(location)],
+        sensors=[make_run_failure_alert_sensor(location, failure_formatter)],
         jobs=[retention_job],
         schedules=[retention_schedule],
     )
@@ -106,15 +110,17 @@ def location_definitions(
     schedules: Sequence[dg.ScheduleDefinition] = (),
     sensors: Sequence[dg.SensorDefinition] = (),
     resources: Mapping[str, Any] | None = None,
+    failure_formatter: FailureFormatter | None = None,
 ) -> dg.Definitions:
     """A code location, assembled by the one recipe every domain follows.
 
     `settings` are loaded once by the location's `definitions.py` and passed here and to the
     domain's resource, schedule and sensor factories; assets and checks are collected from their
-    modules; the platform's shared resources, failure alerts and run retention are merged in.
+    modules; the platform's shared resources, failure alerts (worded by `failure_formatter` when
+    the domain has its own text) and run retention are merged in.
     """
     return dg.Definitions.merge(
-        platform_definitions(location, settings),
+        platform_definitions(location, settings, failure_formatter),
         dg.Definitions(
             assets=_load_assets(asset_modules),
             asset_checks=[

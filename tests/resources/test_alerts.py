@@ -71,6 +71,23 @@ def test_run_that_will_be_retried_is_not_alerted(httpserver: HTTPServer) -> None
     assert httpserver.log == []
 
 
+def test_a_domain_formatter_words_the_one_failure_alert(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(WEBHOOK_PATH, method="POST").respond_with_data("ok")
+    alerts = AlertsResource(webhook_url=httpserver.url_for(WEBHOOK_PATH))
+
+    def team_text(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> str:
+        return f"[Team 실패] {context.dagster_run.tags.get('dagster/partition')}"
+
+    sensor = make_run_failure_alert_sensor("energy", formatter=team_text)
+    with dg.instance_for_test() as instance:
+        sensor(_failed_run_context(instance, alerts, {}))
+        sensor(_failed_run_context(instance, alerts, {"dagster/will_retry": "true"}))
+    # One message, the team's own text; the retried run is still not alerted.
+    assert [json.loads(request.data)["text"] for request, _ in httpserver.log] == [
+        "[Team 실패] 2024-03-05"
+    ]
+
+
 def test_webhook_errors_never_reveal_the_url(httpserver: HTTPServer) -> None:
     httpserver.expect_request(WEBHOOK_PATH).respond_with_data("invalid_token", status=403)
     alerts = AlertsResource(webhook_url=httpserver.url_for(WEBHOOK_PATH))
