@@ -100,8 +100,9 @@ def nambu_daily_total(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 def flagged_plants(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Only plants the source-defect audit graded are flagged; any other flag is news."""
     frame = warehouse.read_frame(
-        "SELECT operator, plant_name, data_quality, note FROM plant_data_quality "
-        "WHERE data_quality <> 'ok' ORDER BY 1, 2"
+        "SELECT operator, plant_name, data_quality, MIN(day) AS first_day, MAX(day) AS last_day, "
+        "COUNT(*) AS days, MAX(note) AS note FROM plant_data_quality "
+        "WHERE data_quality <> 'ok' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     )
     new = frame[~frame["plant_name"].isin(list(KNOWN_SOURCE_DEFECTS))]
     return dg.AssetCheckResult(

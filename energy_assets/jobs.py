@@ -14,8 +14,9 @@ weather_daily_job = dg.define_asset_job(
 )
 nambu_daily_job = dg.define_asset_job(
     "nambu_daily_job",
-    selection=dg.AssetSelection.assets(nambu_generation),
-    description="KOSPO hourly generation of a day (or a range); recent incomplete days healed.",
+    selection=dg.AssetSelection.assets(nambu_generation, plant_data_quality),
+    description="KOSPO hourly generation of a day (or a range); recent incomplete days healed; "
+    "then the day's quality grades.",
 )
 namdong_monthly_job = dg.define_asset_job(
     "namdong_monthly_job",

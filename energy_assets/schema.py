@@ -97,6 +97,7 @@ plant_data_quality = sa.Table(
     metadata,
     sa.Column("operator", sa.String(10), nullable=False),
     sa.Column("plant_key", sa.String(120), nullable=False),  # gencd/hogi or plant/unit
+    sa.Column("day", sa.Date, nullable=False),  # the graded day: the window ends on it
     sa.Column("plant_name", sa.String(200), nullable=False),
     sa.Column("hourly_valid", sa.Boolean, nullable=False),
     sa.Column("daily_valid", sa.Boolean, nullable=False),
@@ -105,5 +106,5 @@ plant_data_quality = sa.Table(
     sa.Column("days", sa.Integer, nullable=False),
     sa.Column("window_start", sa.Date),
     sa.Column("window_end", sa.Date),
-    sa.PrimaryKeyConstraint("operator", "plant_key"),
+    sa.PrimaryKeyConstraint("operator", "plant_key", "day"),
 )

@@ -1,5 +1,6 @@
 """Warehouse writes of the energy tables: upserts that keep stored values, whole-table replaces."""
 
+import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
@@ -9,10 +10,34 @@ from psycopg import sql
 from energy_assets import schema
 from resources.warehouse import WarehouseResource
 
+DERIVED = (schema.plant_data_quality,)  # recomputable: dropped when their columns changed
+
 
 def ensure_tables(warehouse: WarehouseResource) -> None:
-    """Create the energy tables that are missing."""
+    """Create the energy tables that are missing (a derived table of an older shape is rebuilt)."""
+    with warehouse.begin() as conn:
+        inspector = sa.inspect(conn)
+        for table in DERIVED:
+            if inspector.has_table(table.name):
+                stored = {c["name"] for c in inspector.get_columns(table.name)}
+                if stored != {c.name for c in table.columns}:
+                    conn.execute(sa.text(f'DROP TABLE "{table.name}"'))
     warehouse.create_tables(schema.metadata)
+
+
+def replace_days(
+    warehouse: WarehouseResource,
+    frame: pd.DataFrame,
+    table: sa.Table,
+    first: dt.date,
+    last: dt.date,
+) -> int:
+    """Replace the rows of `table` with `day` in [first, last] by `frame` (one transaction)."""
+    with warehouse.begin() as conn:
+        conn.execute(table.delete().where(table.c.day >= first, table.c.day <= last))
+        if len(frame):
+            warehouse.copy_frame(frame, table.name, conn)
+    return len(frame)
 
 
 def upsert_keeping_stored(

@@ -1,20 +1,24 @@
 """Plant metadata with coordinates, and the per-unit data-quality grades."""
 
+import datetime as dt
+
 import dagster as dg
 import pandas as pd
 
 from energy_assets import schema, store
 from energy_assets.assets.nambu import nambu_generation
 from energy_assets.assets.namdong import namdong_generation
-from energy_assets.assets.weather import GROUP
+from energy_assets.assets.weather import GROUP, window_days
 from energy_assets.parsing import namdong_names
+from energy_assets.partitions import energy_daily_partitions
 from energy_assets.plants import CORRECTED_COORDINATES, NAMBU_UNITS, NAMDONG_UNITS
-from energy_assets.quality import assess_units
+from energy_assets.quality import assess_days
 from energy_assets.sources import PlantGeocoderResource
+from resources.kst import KST
 from resources.metadata import Stopwatch, md_table, partition_metadata
 from resources.warehouse import WarehouseResource
 
-QUALITY_WINDOW_DAYS = 35
+QUALITY_WINDOW_DAYS = 35  # each day is graded over itself and the 34 days before it
 
 
 def _geocoded(
@@ -125,8 +129,10 @@ def namdong_plants(
     )
 
 
-def recent_rows(warehouse: WarehouseResource, operator: str) -> pd.DataFrame:
-    """The last QUALITY_WINDOW_DAYS of stored hourly rows of one operator, keyed per unit."""
+def window_rows(
+    warehouse: WarehouseResource, operator: str, first: dt.date, last: dt.date
+) -> pd.DataFrame:
+    """Stored hourly rows of one operator in [first, last] (KST days), keyed per unit."""
     if operator == "nambu":
         key, table = "gencd || '/' || hogi", "nambu_generation"
     else:
@@ -134,9 +140,12 @@ def recent_rows(warehouse: WarehouseResource, operator: str) -> pd.DataFrame:
     frame = warehouse.read_frame(
         f"""
         SELECT {key} AS plant_key, plant_name, datetime, generation FROM {table}
-        WHERE datetime >= (SELECT MAX(datetime) FROM {table}) - make_interval(days => :days)
+        WHERE datetime >= :start AND datetime < :end ORDER BY datetime
         """,
-        {"days": QUALITY_WINDOW_DAYS},
+        {
+            "start": dt.datetime.combine(first, dt.time(), KST),
+            "end": dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), KST),
+        },
     )
     if len(frame):
         frame["datetime"] = pd.to_datetime(frame["datetime"], utc=True)
@@ -145,27 +154,43 @@ def recent_rows(warehouse: WarehouseResource, operator: str) -> pd.DataFrame:
     return frame
 
 
-@dg.asset(group_name=GROUP, kinds={"postgres"}, deps=[nambu_generation, namdong_generation])
-def plant_data_quality(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per plant unit: hourly-valid and daily-valid flags with a note, from source-defect rules."""
+@dg.asset(
+    group_name=GROUP,
+    kinds={"postgres"},
+    partitions_def=energy_daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[nambu_generation, namdong_generation],
+)
+def plant_data_quality(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Per plant unit and day: hourly-valid and daily-valid flags with a note, from defect rules."""
     clock = Stopwatch()
+    first, last, label = window_days(context)
     store.ensure_tables(warehouse)
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    since = first - dt.timedelta(days=QUALITY_WINDOW_DAYS - 1)
     rows = []
     for operator in ("nambu", "namdong"):
-        frame = recent_rows(warehouse, operator)
+        frame = window_rows(warehouse, operator, since, last)
         if len(frame):
-            rows.extend(assess_units(frame, operator))
+            rows.extend(assess_days(frame, operator, days, QUALITY_WINDOW_DAYS))
     columns = [c.name for c in schema.plant_data_quality.columns]
     frame = pd.DataFrame(rows, columns=columns)
-    written = store.replace_table(warehouse, frame, schema.plant_data_quality)
-    flagged = frame[frame["data_quality"] != "ok"]
+    written = store.replace_days(warehouse, frame, schema.plant_data_quality, first, last)
+    flagged = (
+        frame[frame["data_quality"] != "ok"]
+        .groupby(["operator", "plant_name", "data_quality"], as_index=False)
+        .agg(days=("day", "count"), note=("note", "last"))
+    )
     return dg.MaterializeResult(
         metadata=partition_metadata(
             rows=written,
             source="nambu_generation + namdong_generation",
             elapsed=clock,
+            period=label,
             flagged=len(flagged),
             window_days=QUALITY_WINDOW_DAYS,
-            flagged_units=md_table(flagged[["operator", "plant_name", "data_quality", "note"]]),
+            flagged_units=md_table(flagged),
         )
     )

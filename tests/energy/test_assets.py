@@ -40,9 +40,15 @@ def test_every_asset_runs_on_the_sample_sources_and_every_check_passes(
         dg.materialize(DAILY, partition_key=yesterday, resources=resources),
         dg.materialize([namdong_generation], partition_key=month, resources=resources),
         dg.materialize(
-            [nambu_plants, namdong_plants, plant_data_quality, nambu_start_dates, *CHECKS],
+            [nambu_plants, namdong_plants, nambu_start_dates, *CHECKS],
             resources=resources,
-            selection=[nambu_plants, namdong_plants, plant_data_quality, nambu_start_dates],
+            selection=[nambu_plants, namdong_plants, nambu_start_dates],
+        ),
+        dg.materialize(
+            [plant_data_quality, *CHECKS],
+            resources=resources,
+            partition_key=yesterday,
+            selection=[plant_data_quality],
         ),
     ]
     assert all(r.success for r in runs)
@@ -234,3 +240,48 @@ def test_a_refused_key_fails_at_once_with_source_partition_and_plant(
     text = failed.step_failure_data.user_failure_data.description
     assert text.startswith("kospo (partition 2025-06-20, plant 997S/1): HTTP 200, gateway error")
     assert "SERVICE_KEY_IS_NOT_REGISTERED_ERROR" in text
+
+
+def quality_grades(warehouse: WarehouseResource) -> pd.DataFrame:
+    return warehouse.read_frame(
+        "SELECT operator, plant_key, day, data_quality, note, days, window_start, window_end "
+        "FROM plant_data_quality ORDER BY 1, 2, 3"
+    )
+
+
+def test_quality_grades_each_day_of_its_partitions_over_that_days_window(
+    warehouse: WarehouseResource, tmp_path: Path
+) -> None:
+    resources = sample_resources(warehouse, tmp_path, as_of=dt.date(2025, 7, 1))
+    config = {"ops": {"nambu_generation": {"config": {"gencd": "997D"}}}}  # one unit, ESS defect
+    range_tags = {
+        "dagster/asset_partition_range_start": "2025-05-01",
+        "dagster/asset_partition_range_end": "2025-05-20",
+    }
+    dg.materialize([nambu_generation], resources=resources, run_config=config, tags=range_tags)
+    backfill = {
+        "dagster/asset_partition_range_start": "2025-05-18",
+        "dagster/asset_partition_range_end": "2025-05-20",
+    }
+    dg.materialize([plant_data_quality], resources=resources, tags=backfill)
+    graded = quality_grades(warehouse)
+    # a three-day backfill grades each of its days for the unit
+    assert list(graded["day"]) == [dt.date(2025, 5, 18), dt.date(2025, 5, 19), dt.date(2025, 5, 20)]
+    # the 20th: window 2025-04-16 … 2025-05-20 (35 days), data stored from the 1st: 20 days
+    last = graded.iloc[-1]
+    assert (last["window_start"], last["window_end"]) == (
+        dt.date(2025, 4, 16),
+        dt.date(2025, 5, 20),
+    )
+    assert last["days"] == 20
+    assert last["data_quality"] == "hourly_invalid" and "rated_evening" in last["note"]
+
+    # newer data stored later (June) leaves the grade of 2025-05-20 as it was
+    june = {
+        "dagster/asset_partition_range_start": "2025-06-01",
+        "dagster/asset_partition_range_end": "2025-06-20",
+    }
+    dg.materialize([nambu_generation], resources=resources, run_config=config, tags=june)
+    dg.materialize([plant_data_quality], resources=resources, partition_key="2025-05-20")
+    again = quality_grades(warehouse)
+    pd.testing.assert_frame_equal(again, graded)

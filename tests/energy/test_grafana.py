@@ -30,7 +30,12 @@ def loaded(warehouse: WarehouseResource, tmp_path: Path) -> WarehouseResource:
     resources = sample_resources(warehouse, tmp_path, as_of=dt.date(2025, 7, 1))
     dg.materialize([nambu_generation], partition_key="2025-05-20", resources=resources)
     dg.materialize([namdong_generation], partition_key="2025-05-01", resources=resources)
-    dg.materialize([nambu_plants, namdong_plants, plant_data_quality], resources=resources)
+    dg.materialize([nambu_plants, namdong_plants], resources=resources)
+    may = {
+        "dagster/asset_partition_range_start": "2025-05-01",
+        "dagster/asset_partition_range_end": "2025-05-31",
+    }
+    dg.materialize([plant_data_quality], resources=resources, tags=may)
     return warehouse
 
 

@@ -9,7 +9,7 @@ from energy_assets import sample
 from energy_assets.imputation import fill_series, impute_station
 from energy_assets.parsing import interval_start, namdong_hourly, namdong_names, parse_koen_csv
 from energy_assets.plants import NAMDONG_UNITS
-from energy_assets.quality import assess_units
+from energy_assets.quality import assess_days
 from resources.kst import KST
 
 
@@ -96,7 +96,12 @@ def test_quality_rules_flag_the_audited_defects_only() -> None:
                     }
                 )
             )
-    grades = {r["plant_key"]: r for r in assess_units(pd.concat(frames), "namdong")}
+    # graded on 2025-06-30 over 35 days: the whole of June lies in the window
+    graded = assess_days(pd.concat(frames), "namdong", [dt.date(2025, 6, 30)], 35)
+    grades = {r["plant_key"]: r for r in graded}
+    assert {g["days"] for g in graded} <= {30} and {g["window_end"] for g in graded} == {
+        dt.date(2025, 6, 30)
+    }
     assert grades["여수태양광/1"]["data_quality"] == "hourly_invalid"
     assert "one_slot" in grades["여수태양광/1"]["note"] and grades["여수태양광/1"]["daily_valid"]
     assert grades["탑선태양광/1"]["data_quality"] == "fully_invalid"
