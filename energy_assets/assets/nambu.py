@@ -30,6 +30,38 @@ class PlantFilter(dg.Config):
     heal_days: int = Field(default=HEAL_DAYS, ge=0, description="Days before the range re-checked")
 
 
+class NambuConfig(PlantFilter):
+    """The plant filter, and whether units known to be inactive are called anyway."""
+
+    include_inactive: bool = Field(
+        default=False,
+        description="Also call units that nambu_start_dates found without data in the last year "
+        "or whose first day is after the range",
+    )
+
+
+def inactive_units(
+    warehouse: WarehouseResource, first: dt.date, last: dt.date
+) -> dict[tuple[str, int], str]:
+    """Units not worth a call for [first, last], with the reason, from `nambu_start_dates`.
+
+    The probe proves a unit without data in the year before it ran (start_date NULL, the audit's
+    inactive units): a range that starts inside that year or later is skipped. A unit whose first
+    day lies after the range has nothing to give either. A range older than the probe's year is
+    asked as usual.
+    """
+    frame = warehouse.read_frame("SELECT gencd, hogi, start_date, probed_at FROM nambu_start_dates")
+    out: dict[tuple[str, int], str] = {}
+    for row in frame.itertuples():
+        probed = pd.Timestamp(row.probed_at).tz_convert(KST).date()
+        if pd.isna(row.start_date):
+            if first >= probed - dt.timedelta(days=365):
+                out[(row.gencd, int(row.hogi))] = f"no data in the year before {probed}"
+        elif row.start_date > last:
+            out[(row.gencd, int(row.hogi))] = f"first data on {row.start_date}"
+    return out
+
+
 def selected_units(config: PlantFilter) -> list[NambuUnit]:
     """The registry's units that match the filter."""
     return [
@@ -97,7 +129,7 @@ def collect(
 )
 def nambu_generation(
     context: dg.AssetExecutionContext,
-    config: PlantFilter,
+    config: NambuConfig,
     warehouse: WarehouseResource,
     kospo: KospoResource,
 ) -> dg.MaterializeResult:
@@ -106,7 +138,9 @@ def nambu_generation(
     first, last, label = window_days(context)
     last = min(last, today_kst() - dt.timedelta(days=1))
     store.ensure_tables(warehouse)
-    units = selected_units(config)
+    inactive = {} if config.include_inactive else inactive_units(warehouse, first, last)
+    skipped = [u for u in selected_units(config) if (u.gencd, u.hogi) in inactive]
+    units = [u for u in selected_units(config) if (u.gencd, u.hogi) not in inactive]
     heal = incomplete_days(warehouse, first - dt.timedelta(days=config.heal_days), first)
     with permanent_errors_fail_fast():
         frame, calls, dropped = collect(kospo, units, first, last, heal, label)
@@ -122,6 +156,18 @@ def nambu_generation(
             source=kospo.source,
             elapsed=clock,
             units=len(units),
+            units_skipped=len(skipped),
+            skipped=md_table(
+                [
+                    {
+                        "unit": f"{u.gencd}/{u.hogi}",
+                        "name": u.name,
+                        "why": inactive[(u.gencd, u.hogi)],
+                    }
+                    for u in skipped
+                ],
+                empty="_none_",
+            ),
             api_calls=calls,
             healed_days=sum(len(v) for v in heal.values()),
             incomplete_unit_days=len(pending),

@@ -285,3 +285,44 @@ def test_quality_grades_each_day_of_its_partitions_over_that_days_window(
     dg.materialize([plant_data_quality], resources=resources, partition_key="2025-05-20")
     again = quality_grades(warehouse)
     pd.testing.assert_frame_equal(again, graded)
+
+
+def test_units_without_recent_data_are_not_called_unless_asked(
+    warehouse: WarehouseResource, tmp_path: Path
+) -> None:
+    resources = sample_resources(warehouse, tmp_path, as_of=dt.date(2025, 7, 1))
+    store.ensure_tables(warehouse)
+    probed = pd.Timestamp("2025-06-25 10:00", tz="Asia/Seoul")
+    # 997S/1: the probe found nothing in the year before 2025-06-25 (inactive);
+    # H997/1: its data begins after the day asked; 9987/1: active since 2015
+    start_dates = pd.DataFrame(
+        {
+            "gencd": ["997S", "H997", "9987"],
+            "hogi": [1, 1, 1],
+            "start_date": [None, dt.date(2025, 7, 1), dt.date(2015, 3, 1)],
+            "calls": [14, 22, 22],
+            "probed_at": [probed] * 3,
+        }
+    )
+    warehouse.copy_frame(start_dates, "nambu_start_dates")
+    result = dg.materialize([nambu_generation], partition_key="2025-06-20", resources=resources)
+    units = warehouse.read_frame(
+        "SELECT DISTINCT gencd || '/' || hogi AS unit FROM nambu_generation"
+    )
+    assert "997S/1" not in set(units["unit"]) and "H997/1" not in set(units["unit"])
+    assert "9987/1" in set(units["unit"]) and len(units) == 31 - 2
+    meta = result.asset_materializations_for_node("nambu_generation")[0].metadata
+    assert meta["units_skipped"].value == 2 and meta["units"].value == 29
+    assert (
+        "신인천북측부지태양광" in meta["skipped"].value
+        and "하동화력태양광" in meta["skipped"].value
+    )
+
+    config = {"ops": {"nambu_generation": {"config": {"include_inactive": True}}}}
+    dg.materialize(
+        [nambu_generation], partition_key="2025-06-20", resources=resources, run_config=config
+    )
+    units = warehouse.read_frame(
+        "SELECT DISTINCT gencd || '/' || hogi AS unit FROM nambu_generation"
+    )
+    assert len(units) == 31
