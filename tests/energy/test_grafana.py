@@ -11,6 +11,7 @@ import pytest
 from energy_assets.assets.nambu import nambu_generation
 from energy_assets.assets.namdong import namdong_generation
 from energy_assets.assets.reference import nambu_plants, namdong_plants, plant_data_quality
+from energy_assets.assets.weather import weather_asos, weather_asos_imputed
 from resources.warehouse import WarehouseResource
 from tests.energy.conftest import sample_resources
 
@@ -31,6 +32,11 @@ def loaded(warehouse: WarehouseResource, tmp_path: Path) -> WarehouseResource:
     dg.materialize([nambu_generation], partition_key="2025-05-20", resources=resources)
     dg.materialize([namdong_generation], partition_key="2025-05-01", resources=resources)
     dg.materialize([nambu_plants, namdong_plants], resources=resources)
+    weather_days = {
+        "dagster/asset_partition_range_start": "2025-05-18",
+        "dagster/asset_partition_range_end": "2025-05-20",
+    }
+    dg.materialize([weather_asos, weather_asos_imputed], resources=resources, tags=weather_days)
     may = {
         "dagster/asset_partition_range_start": "2025-05-01",
         "dagster/asset_partition_range_end": "2025-05-31",
@@ -39,10 +45,11 @@ def loaded(warehouse: WarehouseResource, tmp_path: Path) -> WarehouseResource:
     return warehouse
 
 
-def test_dashboard_is_in_seoul_time_with_the_eight_panels() -> None:
+def test_dashboard_is_in_seoul_time_with_the_eight_panels_and_the_weather() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     assert dashboard["timezone"] == "Asia/Seoul"
-    assert sorted(p["type"] for p in PANELS) == ["geomap"] * 2 + ["stat"] * 4 + ["timeseries"] * 2
+    # the spec's eight (two maps, four stats, two generation series) and the imputed weather
+    assert sorted(p["type"] for p in PANELS) == ["geomap"] * 2 + ["stat"] * 4 + ["timeseries"] * 3
 
 
 @pytest.mark.parametrize("panel", PANELS, ids=[p["title"] for p in PANELS])
@@ -51,6 +58,17 @@ def test_panel_sql_runs_and_has_the_expected_shape(loaded: WarehouseResource, pa
     if panel["type"] == "geomap":
         assert {"plant_name", "latitude", "longitude", "generation"} <= set(frame.columns)
         assert len(frame) >= 20 and (frame["generation"] > 0).any()
+    elif "temperature" in frame.columns:
+        assert list(frame.columns) == ["time", "metric", "temperature"]
+        imputed = frame["metric"].str.contains(r"\(imputed: (?:interpolated|slot_mean|hour_mean)\)")
+        measured = frame["metric"].str.endswith("(measured)")
+        assert imputed.any() and measured.any() and (imputed | measured).all()
+        # every measured value is the measured table's own value, hour by hour
+        stored = loaded.read_frame(
+            "SELECT count(*) AS n FROM weather_asos WHERE temperature IS NOT NULL "
+            f"AND timestamp BETWEEN {FROM} AND {TO}"
+        )
+        assert int(measured.sum()) == int(stored.at[0, "n"])
     elif panel["type"] == "timeseries":
         assert list(frame.columns) == ["time", "metric", "generation"]
         hours = frame["time"].dt.tz_convert("Asia/Seoul").dt.hour
