@@ -4,6 +4,8 @@
   paging of 100 rows) after 50 ms per call, with the sample source's values.
 - The asset runs over 2025-01-01 … 2025-12-31 as one run (its single-run backfill policy) with
   `dg.materialize`; the server counts the calls. Target: ≤ 31 × pages needed (31 × 4), ≤ 30 s.
+  The client fetches `KospoResource.concurrency` (4) units at a time; the server's answers are
+  computed before the timing (it shares the client's process and GIL).
 - Upsert rate: the warehouse's upsert (COPY into staging + merge) of the year's rows into an empty
   table, against a raw COPY of the same rows already serialised as CSV, into the same table
   shape, in the same run (best of three). Target ≥ 0.5 ×.
@@ -49,6 +51,8 @@ def page_xml(items: list[dict[str, str]], total: int) -> bytes:
     ).encode()
 
 
+# The server shares the client's process (and its GIL): its answers are computed once, before
+# the timed run, so the wall time is the client's.
 @functools.cache
 def answer(gencd: str, hogi: int, first: dt.date, last: dt.date) -> list[dict[str, str]]:
     """The recorded answer of a range (computed once: the server's cost is not the client's)."""
@@ -68,9 +72,7 @@ class Kospo(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
         first = dt.datetime.strptime(q["strSdate"], "%Y%m%d").date()
         last = dt.datetime.strptime(q["strEdate"], "%Y%m%d").date()
-        items = sample.kospo_items(
-            q["strOrgCd"], int(q["strHoki"]), first, last, dt.date(2026, 1, 5)
-        )
+        items = answer(q["strOrgCd"], int(q["strHoki"]), first, last)
         size, page = int(q["numOfRows"]), int(q["pageNo"])
         data = page_xml(items[(page - 1) * size : page * size], len(items))
         self.send_response(200)
@@ -90,6 +92,8 @@ def main() -> None:
     with bench_database_url() as db, fresh_schema(db, "bench_energy") as schema:
         warehouse = WarehouseResource(url=db, search_path=schema)
         kospo = KospoResource(service_key="bench", url=url, pause_seconds=0, page_size=PAGE)
+        for unit in NAMBU_UNITS:  # what the server will answer, prepared outside the timing
+            answer(unit.gencd, unit.hogi, FIRST, LAST)
         started = time.perf_counter()
         result = dg.materialize(
             [nambu_generation],

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from energy_assets.plants import NAMBU_BY_KEY
@@ -87,47 +88,75 @@ def _number(value: Any) -> float | None:
         return None
 
 
+def numbers(values: pd.Series) -> pd.Series:
+    """Floats of the sources' text values; "", "-", "None", "null" and text become NaN."""
+    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+HOUR_FIELDS = [f"qhorgen{label:02d}" for label in range(1, 25)]
+
+
 def nambu_hourly(
     items: Iterable[Mapping[str, str]], days: set[dt.date] | None = None
 ) -> pd.DataFrame:
     """Hourly rows of KOSPO items: one per present hour, the daily figures repeated on each.
 
     An empty hourly value is a missing hour: no row, never a 0. A missing `ipptnm` takes the
-    registry's name. Items outside `days` (when given) are dropped.
+    registry's name. Items outside `days` (when given) are dropped. Column-wise, with the
+    timestamps built once for all rows: each item's KST midnight + (label − 1) hours.
     """
-    rows: list[dict[str, Any]] = []
-    for item in items:
-        try:
-            day = dt.date.fromisoformat(str(item.get("ymd", "")).strip()[:10].replace(".", "-"))
-            hogi = int(str(item.get("hogi", "")).strip())
-        except ValueError:
-            continue
-        gencd = str(item.get("gencd", "")).strip()
-        if not gencd or (days is not None and day not in days):
-            continue
-        name = str(item.get("ipptnm") or "").strip()
-        if not name or name == "None":
-            known = NAMBU_BY_KEY.get((gencd, hogi))
-            name = known.name if known else gencd
-        daily = {column: _number(item.get(field)) for field, column in DAILY_FIELDS.items()}
-        for label in range(1, 25):
-            value = _number(item.get(f"qhorgen{label:02d}"))
-            if value is None:
-                continue
-            rows.append(
-                {
-                    "datetime": interval_start(day, label),
-                    "gencd": gencd,
-                    "hogi": hogi,
-                    "plant_name": name,
-                    "generation": value,
-                    **daily,
-                }
-            )
-    frame = pd.DataFrame(rows, columns=NAMBU_COLUMNS)
-    frame["datetime"] = pd.to_datetime(frame["datetime"], utc=True).dt.tz_convert(KST)
+    wide = pd.DataFrame(list(items))
+    for field in ("ymd", "gencd", "hogi", "ipptnm", *DAILY_FIELDS, *HOUR_FIELDS):
+        if field not in wide.columns:
+            wide[field] = None
+    if wide.empty:
+        return _typed_nambu(pd.DataFrame(columns=NAMBU_COLUMNS))
+    ymd = wide["ymd"].astype("string").str.strip().str[:10].str.replace(".", "-", regex=False)
+    day = pd.to_datetime(ymd, format="%Y-%m-%d", errors="coerce")
+    hogi = pd.to_numeric(wide["hogi"].astype("string").str.strip(), errors="coerce")
+    gencd = wide["gencd"].fillna("").astype(str).str.strip()
+    keep = day.notna() & hogi.notna() & (hogi == hogi.round()) & (gencd != "")
+    if days is not None:
+        keep &= day.isin(pd.to_datetime(sorted(days)))
+    wide, day, hogi, gencd = wide[keep], day[keep], hogi[keep].astype("int64"), gencd[keep]
+    name = wide["ipptnm"].fillna("").astype(str).str.strip()
+    missing = (name == "") | (name == "None")
+    if missing.any():
+        name[missing] = [
+            known.name if (known := NAMBU_BY_KEY.get((g, h))) else g
+            for g, h in zip(gencd[missing], hogi[missing], strict=True)
+        ]
+    hours = np.column_stack([numbers(wide[f]) for f in HOUR_FIELDS]) if len(wide) else None
+    if hours is None:
+        return _typed_nambu(pd.DataFrame(columns=NAMBU_COLUMNS))
+    present = ~np.isnan(hours)  # rows × 24
+    row, slot = np.nonzero(present)
+    # midnight localized once per item (KST has no DST since 1988), then + (label − 1) hours
+    midnight = pd.DatetimeIndex(day).tz_localize(KST)
+    stamps = midnight[row] + pd.to_timedelta(slot, unit="h")
+    frame = pd.DataFrame(
+        {
+            "datetime": stamps,
+            "gencd": gencd.to_numpy()[row],
+            "hogi": hogi.to_numpy()[row],
+            "plant_name": name.to_numpy()[row],
+            "generation": hours[row, slot],
+            **{
+                column: numbers(wide[field]).to_numpy()[row]
+                for field, column in DAILY_FIELDS.items()
+            },
+        }
+    )
+    return _typed_nambu(frame).drop_duplicates(subset=["datetime", "gencd", "hogi"], keep="last")
+
+
+def _typed_nambu(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[NAMBU_COLUMNS].copy()
+    if not isinstance(frame["datetime"].dtype, pd.DatetimeTZDtype):
+        frame["datetime"] = pd.to_datetime(frame["datetime"], utc=True).dt.tz_convert(KST)
     frame["hogi"] = frame["hogi"].astype("int64")
-    return frame.drop_duplicates(subset=["datetime", "gencd", "hogi"], keep="last")
+    return frame.reset_index(drop=True)
 
 
 # -- KOEN ----------------------------------------------------------------------------------------

@@ -85,6 +85,9 @@ class KospoResource(dg.ConfigurableResource):
     retries: int = 4
     backoff_seconds: float = 0.5
     pause_seconds: float = Field(default=0.05, description="Pause between calls (rate courtesy)")
+    concurrency: int = Field(
+        default=4, ge=1, description="Units fetched at once (each unit's pages stay in order)"
+    )
     as_of: str | None = Field(
         default=None, description="Sample only: the day the sample source is asked (default today)"
     )
