@@ -92,7 +92,16 @@ def spark_figures(folder: Path) -> str:
     spark.sparkContext.setLogLevel("ERROR")
     print(f"Spark {spark.version} {SPARK_MASTER} session start-up: {start_s:.1f} s (resource conf)")
     params = st.Stage1Params()
-    bump_cells = st.bumps_frame(spark, bumps, params.bump_cell_deg)
+    index_s, (bump_cells, index) = timed(
+        lambda: (
+            st.bump_index(spark, bumps, params.bump_cell_deg),
+            st.segment_index(spark, segments, 30.0),
+        )
+    )
+    print(
+        f"per run: bump cells and segment index ({len(segments):,} segments) built in "
+        f"{index_s:.1f} s"
+    )
     paths = st.DayPaths(
         raw=str(raw_dir), stage1=str(folder / "stage1"), rejected=str(folder / "rejected")
     )
@@ -102,7 +111,7 @@ def spark_figures(folder: Path) -> str:
             lambda: floor_pass(spark, str(raw_dir), str(folder / "floor"), 4)
         )
         floor_times.append(floor_s)
-        day_runs.append(st.run_day(spark, DAY, paths, bump_cells, segments, params, 30.0, 4))
+        day_runs.append(st.run_day(spark, DAY, paths, bump_cells, index, params, 4))
     figures = day_runs[-1]
     floor_s, s1, s2 = floor_times[-1], figures.stage1_s, figures.stage2_s
     assert floor_rows == figures.rows, (floor_rows, figures.rows)

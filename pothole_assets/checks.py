@@ -10,7 +10,7 @@ import dagster as dg
 RAW_INPUT_SCHEMA = "raw_input_schema"
 RAW_INPUT_VALID_RANGES = "raw_input_valid_ranges"
 DISTANCE_RULE_DROP_SHARE = "distance_rule_drop_share"
-# pothole_segments (the original loader's three checks)
+# pothole_segments: counts consistent, ids present, row count stable from day to day
 IMPACT_NOT_ABOVE_TOTAL = "impact_count_not_above_total_count"
 NO_EMPTY_SEGMENT_ID = "no_empty_s_id"
 DAY_OVER_DAY_ROW_CHANGE = "day_over_day_row_change_within_50pct"

@@ -1,8 +1,8 @@
 """Geometry in metres: a local projection, point-to-segment distances and a cell index.
 
-The original Stage 2 measured nearest-midpoint distances in raw degrees (a degree of longitude is
-about 18% shorter than a degree of latitude at 35°N) and had no cutoff. Here every distance is in
-metres, measured to the segment line, and a grid of cells keeps each lookup to a few candidates.
+Every distance is in metres, measured to the segment line (not in degrees to its midpoint: a degree
+of longitude is about 18% shorter than a degree of latitude at 35°N), with a cutoff, and a grid of
+cells keeps each lookup to a few candidates.
 """
 
 import math
@@ -54,7 +54,7 @@ class LocalProjection:
 
 
 def with_midpoints(segments: pd.DataFrame) -> pd.DataFrame:
-    """Segments plus `centroid_lon/lat` (the midpoint, as the original) and `length_m`."""
+    """Segments plus `centroid_lon/lat` (the midpoint) and `length_m`."""
     out = segments.copy()
     out["centroid_lon"] = (out["start_lon"] + out["end_lon"]) / 2
     out["centroid_lat"] = (out["start_lat"] + out["end_lat"]) / 2
@@ -142,7 +142,7 @@ def segment_cells(
 
 
 # -- speed bumps ------------------------------------------------------------------------------
-# The original's box tolerance: half the bump length (cm) in metres, expressed in degrees.
+# The veto box's tolerance: half the bump length (cm) in metres, expressed in degrees.
 BUMP_DEG_PER_CM = 1.0 / (2 * 100 * 111_000)
 
 

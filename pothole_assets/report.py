@@ -11,7 +11,7 @@ MAP_CID = "pothole-map"
 
 
 def subject(day: date) -> str:
-    """The report's subject line, as the original sent it."""
+    """The report's subject line: `[포트홀 탐지] 일일 리포트 - YYYY-MM-DD`."""
     return f"[포트홀 탐지] 일일 리포트 - {day.isoformat()}"
 
 

@@ -74,7 +74,7 @@ pothole_report_sent = sa.Table(
 )
 
 # -- materialized views --------------------------------------------------------------------------
-# Unlike the original (which showed only MAX(date)), each view keeps every date so that the views
+# Each view keeps every date (not only the latest), so that the views
 # and the report of day D show day D, and a backfilled day reports that day.
 HEATMAP = "mvw_dashboard_heatmap"
 WEEKLY_STATS = "mvw_dashboard_weekly_stats"

@@ -90,7 +90,7 @@ class LoadFrame:
 def prepare_segment_rows(frame: pd.DataFrame, day: date | None = None) -> LoadFrame:
     """Validate Stage 2 rows: types, `date` set to the batch day, bad rows set aside.
 
-    With `day`, every row gets that batch date (the original's `--date`); without it the frame's
+    With `day`, every row gets that batch date (the loaded day); without it the frame's
     own `date` column is used (several days at once, as in a backfill). Refused: an empty s_id,
     impact_count > total_count, negative or missing counts, missing centroids, or an s_id
     repeated within a day.

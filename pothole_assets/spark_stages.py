@@ -1,7 +1,7 @@
 """Stage 1 (impact score with speed-bump veto) and Stage 2 (nearest road segment) in PySpark.
 
 Pure DataFrame expressions only: no Python UDFs, so nothing beyond Spark itself is needed on the
-cluster nodes (the original had to pip-install pyarrow, scipy and pandas on every worker).
+cluster nodes (no pyarrow, scipy or pandas on the workers).
 """
 
 import time
@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -33,7 +32,7 @@ STAGE1_COLUMNS = ["timestamp", "lon", "lat", "impact_score", "is_pothole"]
 
 @dataclass(frozen=True)
 class Stage1Params:
-    """Filters, weights and threshold of the impact score (the original's config_stage1.yaml)."""
+    """Filters, weights and threshold of the impact score (the Stage 1 settings)."""
 
     velocity_threshold: float = 5.0
     hdop_threshold: float = 5.0
@@ -151,6 +150,13 @@ def bumps_frame(spark: SparkSession, bumps: pd.DataFrame, cell_deg: float) -> Da
     return frame.groupBy("cy", "cx").agg(
         F.collect_list(F.struct("bump_lat", "bump_lon", "half_deg")).alias("bumps")
     )
+
+
+def bump_index(spark: SparkSession, bumps: pd.DataFrame, cell_deg: float) -> DataFrame:
+    """`bumps_frame` built once and kept in memory, for a run of several days."""
+    frame = bumps_frame(spark, bumps, cell_deg).cache()
+    frame.count()
+    return frame
 
 
 REJECT_REASONS = (
@@ -310,40 +316,76 @@ def segments_frame(
     spark: SparkSession, segments: pd.DataFrame, proj: LocalProjection, max_m: float, cell_m: float
 ) -> DataFrame:
     """Per metre-cell, the candidate segments (projected endpoints) within reach."""
-    cells = segment_cells(segments, proj, max_m, cell_m)
+    return _cells_frame(spark, segment_cells(segments, proj, max_m, cell_m))
+
+
+def _cells_frame(spark: SparkSession, cells: pd.DataFrame) -> DataFrame:
+    """Per cell, its candidates as start point, direction and 1/length² (0 for a point)."""
+    columns = ["cx", "cy", "s_id", "ax", "ay", "dx", "dy", "inv_len2"]
     schema = T.StructType(
         [
             T.StructField("cx", T.LongType()),
             T.StructField("cy", T.LongType()),
             T.StructField("s_id", T.StringType()),
         ]
-        + [T.StructField(c, T.DoubleType()) for c in ("ax", "ay", "bx", "by")]
+        + [T.StructField(c, T.DoubleType()) for c in columns[3:]]
     )
-    frame = spark.createDataFrame(
-        cells.astype({"cx": "int64", "cy": "int64"}).to_dict("records") if len(cells) else [],
-        schema,
-    )
-    return frame.groupBy("cx", "cy").agg(
-        F.collect_list(F.struct("s_id", "ax", "ay", "bx", "by")).alias("cands")
-    )
+    dx, dy = cells["bx"] - cells["ax"], cells["by"] - cells["ay"]
+    len2 = dx * dx + dy * dy
+    inv_len2 = (1.0 / len2.where(len2 > 0, 1.0)).where(len2 > 0, 0.0)
+    rows = cells.assign(dx=dx, dy=dy, inv_len2=inv_len2).astype({"cx": "int64", "cy": "int64"})
+    frame = spark.createDataFrame(rows[columns] if len(rows) else [], schema)
+    return frame.groupBy("cx", "cy").agg(F.collect_list(F.struct(*columns[2:])).alias("cands"))
+
+
+@dataclass
+class SegmentIndex:
+    """The road network prepared for Stage 2 once per run: projection and broadcast cell index."""
+
+    segments: pd.DataFrame
+    proj: LocalProjection
+    max_distance_m: float
+    cell_m: float
+    cells: DataFrame
+
+
+def segment_index(
+    spark: SparkSession, segments: pd.DataFrame, max_distance_m: float = 30.0
+) -> SegmentIndex:
+    """Segments with their midpoints, the projection and the candidate cells (kept in memory)."""
+    segs = with_midpoints(segments)
+    proj = LocalProjection.for_segments(segs)
+    cell_m = max(max_distance_m, 25.0)
+    cells = segments_frame(spark, segs, proj, max_distance_m, cell_m).cache()
+    cells.count()  # built now, once, rather than inside every day's job
+    return SegmentIndex(segs, proj, max_distance_m, cell_m, cells)
 
 
 def stage2(
     spark: SparkSession,
     points: DataFrame,
-    segments: pd.DataFrame,
+    segments: pd.DataFrame | SegmentIndex,
     day: date,
     max_distance_m: float = 30.0,
 ) -> Stage2Result:
     """Map each Stage 1 point to its nearest 50 m segment (metres, to the line) and count per day.
 
     Points farther than `max_distance_m` from every segment are dropped and counted. Ties go to
-    the smaller s_id, so the result is deterministic.
+    the smaller s_id, so the result is deterministic. `segments` is the road network, or its
+    `segment_index` built for the same maximum distance.
     """
-    segs = with_midpoints(segments)
-    proj = LocalProjection.for_segments(segs)
-    cell_m = max(max_distance_m, 25.0)
-    cells = segments_frame(spark, segs, proj, max_distance_m, cell_m)
+    if not isinstance(segments, SegmentIndex):
+        index = segment_index(spark, segments, max_distance_m)
+        try:
+            return stage2(spark, points, index, day, max_distance_m)
+        finally:
+            index.cells.unpersist()
+    index = segments
+    if index.max_distance_m != max_distance_m:
+        raise ValueError(
+            f"segment index built for {index.max_distance_m} m, not {max_distance_m} m"
+        )
+    segs, proj, cell_m, cells = index.segments, index.proj, index.cell_m, index.cells
     px = (F.col("lon") - F.lit(proj.lon0)) * F.lit(proj.kx)
     py = (F.col("lat") - F.lit(proj.lat0)) * F.lit(proj.ky)
     located = (
@@ -357,18 +399,21 @@ def stage2(
     )
     joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
 
-    def distance(c: Column) -> Column:
-        dx, dy = c["bx"] - c["ax"], c["by"] - c["ay"]
-        len2 = dx * dx + dy * dy
-        t = F.when(len2 > 0, ((F.col("px") - c["ax"]) * dx + (F.col("py") - c["ay"]) * dy) / len2)
-        t = F.least(F.greatest(F.coalesce(t, F.lit(0.0)), F.lit(0.0)), F.lit(1.0))
-        return F.sqrt(
-            F.pow(F.col("px") - (c["ax"] + t * dx), 2) + F.pow(F.col("py") - (c["ay"] + t * dy), 2)
-        )
+    def squared_distance(c: Column) -> Column:
+        # P's offset from the start A, its position t along A→B (clamped to the segment), and
+        # the squared distance to that point of the segment
+        u, v = F.col("px") - c["ax"], F.col("py") - c["ay"]
+        t = F.least(F.greatest((u * c["dx"] + v * c["dy"]) * c["inv_len2"], F.lit(0.0)), F.lit(1.0))
+        ex, ey = u - t * c["dx"], v - t * c["dy"]
+        return ex * ex + ey * ey
 
+    # the nearest candidate of the point's cell: least squared distance, then smaller s_id
     nearest = F.array_min(
-        F.transform("cands", lambda c: F.struct(distance(c).alias("d"), c["s_id"].alias("s_id")))
+        F.transform(
+            "cands", lambda c: F.struct(squared_distance(c).alias("d2"), c["s_id"].alias("s_id"))
+        )
     )
+    nearest = F.struct(F.sqrt(nearest["d2"]).alias("d"), nearest["s_id"].alias("s_id"))
     mapped = joined.select("is_pothole", nearest.alias("n")).select(
         "is_pothole",
         F.when(F.col("n.d") <= max_distance_m, F.col("n.s_id")).alias("s_id"),
@@ -404,6 +449,11 @@ def stage2(
 
 
 # -- one batch day: Stage 1 then Stage 2 ---------------------------------------------------------
+# Rejected rows collected in memory while Stage 1 writes its output; a day with more (far beyond
+# the 1% its check allows) writes them from the raw rows in a pass of their own.
+REJECTS_IN_MEMORY = 100_000
+
+
 @dataclass(frozen=True)
 class DayPaths:
     """Where Spark reads a day's raw files and writes its Stage 1 output and rejected rows."""
@@ -445,52 +495,63 @@ def run_day(
     day: date,
     paths: DayPaths,
     bumps: DataFrame,
-    segments: pd.DataFrame,
+    segments: SegmentIndex,
     params: Stage1Params = Stage1Params(),
-    max_distance_m: float = 30.0,
     output_partitions: int = 4,
 ) -> DayFigures:
     """Stage 1 and Stage 2 of one KST day; raises `RawSchemaError` when the raw files do not fit.
 
-    Stage 1 reads the raw day once: the flagged rows are kept in memory (spilling to disk) while
-    the trip statistics and reject counts are aggregated, the rejected rows (if any) and the
-    scored rows are written from that copy, and the scored rows' summary is observed while they
-    are written. Stage 2 maps the written Stage 1 output to its segments.
+    Stage 1 reads the raw day twice: once for the trip statistics and the reject counts, then to
+    score and write the accepted rows. That second pass also collects the rejected rows (when
+    there are at most `REJECTS_IN_MEMORY`, as on any usable day) and the summary of the written
+    rows, so nothing is read back; only a day with more rejects reads the raw rows once more to
+    write them. Stage 2 maps the written Stage 1 output to the segments (`segment_index`).
     """
     started = time.perf_counter()
     raw = session.read.parquet(paths.raw)
     problems = check_raw_schema(raw.schema)
     if problems:
         raise RawSchemaError(problems)
-    flagged = flag_rows(conform_raw(raw), day).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        stats, reasons = trip_stats(flagged, params)
-        valid = reasons.pop("valid", 0)
-        if reasons:
-            flagged.filter("reject_reason IS NOT NULL").coalesce(1).write.mode("overwrite").parquet(
-                paths.rejected
-            )
-        scored = stage1(
-            flagged.filter("reject_reason IS NULL"), bumps, params, stats_frame(session, stats)
-        )
-        observed = Observation(f"stage1 {day.isoformat()}")
-        scored = scored.observe(observed, *_summary_columns(params.impact_threshold))
-        if scored.rdd.getNumPartitions() > output_partitions:
-            scored = scored.coalesce(output_partitions)
-        scored.write.mode("overwrite").option("compression", "snappy").parquet(paths.stage1)
-        summary = _summary(observed.get)
-    finally:
-        flagged.unpersist()
+    flagged = flag_rows(conform_raw(raw), day)
+    stats, reasons = trip_stats(flagged, params)
+    valid = reasons.pop("valid", 0)
+    rejected = sum(reasons.values())
+    source, kept_aside = flagged, None
+    if 0 < rejected <= REJECTS_IN_MEMORY:
+        kept_aside = Observation(f"stage1 rejects {day.isoformat()}")
+        row = F.when(F.col("reject_reason").isNotNull(), F.struct(*flagged.columns))
+        source = flagged.observe(kept_aside, F.collect_list(row).alias("rows"))
+    elif rejected:
+        _write_rejects(flagged.filter("reject_reason IS NOT NULL"), paths.rejected)
+    scored = stage1(
+        source.filter("reject_reason IS NULL"), bumps, params, stats_frame(session, stats)
+    )
+    observed = Observation(f"stage1 {day.isoformat()}")
+    scored = scored.observe(observed, *_summary_columns(params.impact_threshold))
+    if scored.rdd.getNumPartitions() > output_partitions:
+        scored = scored.coalesce(output_partitions)
+    scored.write.mode("overwrite").option("compression", "snappy").parquet(paths.stage1)
+    summary = _summary(observed.get)
+    if kept_aside is not None:
+        rows = kept_aside.get["rows"]
+        _write_rejects(session.createDataFrame(rows, flagged.schema), paths.rejected)
     stage1_s = time.perf_counter() - started
     started = time.perf_counter()
-    result = stage2(session, session.read.parquet(paths.stage1), segments, day, max_distance_m)
+    result = stage2(
+        session, session.read.parquet(paths.stage1), segments, day, segments.max_distance_m
+    )
     return DayFigures(
         day=day,
         columns=[f.name for f in raw.schema.fields],
-        input_rows=valid + sum(reasons.values()),
+        input_rows=valid + rejected,
         rejected_by_reason=reasons,
         stage2=result,
         stage1_s=round(stage1_s, 2),
         stage2_s=round(time.perf_counter() - started, 2),
         **summary,
     )
+
+
+def _write_rejects(rows: DataFrame, path: str) -> None:
+    """The day's rejected rows, with their reason, as one parquet file."""
+    rows.coalesce(1).write.mode("overwrite").parquet(path)

@@ -102,8 +102,10 @@ class DayRunner:
 
         self.session = session
         self.params = st.Stage1Params()
-        self.bumps = st.bumps_frame(session, lk.read_bumps(lake)[0], self.params.bump_cell_deg)
-        self.segments = lk.read_segments(lake)
+        self.bumps = st.bump_index(session, lk.read_bumps(lake)[0], self.params.bump_cell_deg)
+        self.segments = st.segment_index(
+            session, lk.read_segments(lake), config.max_segment_distance_m
+        )
 
     def run(self, day: date) -> dict[str, Any]:
         """Stage 1 and 2 of `day`, published to the lake; raises `RawSchemaError` on bad input."""
@@ -137,7 +139,6 @@ class DayRunner:
             self.bumps,
             self.segments,
             self.params,
-            self.config.max_segment_distance_m,
             self.config.output_partitions,
         )
         if figures.rejected:
