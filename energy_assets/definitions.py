@@ -3,7 +3,7 @@
 from energy_assets import assets, checks
 from energy_assets.jobs import JOBS
 from energy_assets.schedules import build_schedules
-from energy_assets.sensors import build_sensors
+from energy_assets.sensors import build_sensors, energy_failure_message
 from energy_assets.sources import domain_resources
 from resources import load_settings, location_definitions
 
@@ -17,4 +17,5 @@ defs = location_definitions(
     schedules=build_schedules(settings),
     sensors=build_sensors(settings),
     resources=domain_resources(settings),
+    failure_formatter=energy_failure_message,
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from resources.alerts import WILL_RETRY_TAG, AlertsResource
+from resources.alerts import AlertsResource
 from resources.metadata import ROW_COUNT
 from resources.policies import sensor_status
 from resources.settings import PlatformSettings
@@ -121,18 +121,13 @@ def _title_of_failure(context: dg.RunFailureSensorContext) -> tuple[str, str, st
     return title, kind, message
 
 
-def energy_failure_message(
-    context: dg.RunFailureSensorContext, alerts: AlertsResource
-) -> str | None:
-    """The team's failure text of a failed run; None for a run that will be retried.
+def energy_failure_message(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> str:
+    """The team's failure text of a failed run: the location's one failure alert.
 
-    It has the shape of a message formatter for the platform's run-failure sensor (see the README's
-    energy section): while that sensor cannot take one, `energy_collection_failure_sensor` posts
-    it, next to the platform's generic alert.
+    The platform's `energy_run_failure_alert_sensor` posts it (`location_definitions(...,
+    failure_formatter=...)`) and already skips runs tagged `dagster/will_retry`.
     """
     run = context.dagster_run
-    if run.tags.get(WILL_RETRY_TAG) == "true":
-        return None
     title, error_type, message = _title_of_failure(context)
     return failure_text(
         title, run_period(run.tags), error_type, message, alerts.run_url(run.run_id)
@@ -140,7 +135,11 @@ def energy_failure_message(
 
 
 def build_sensors(settings: PlatformSettings) -> list[dg.SensorDefinition]:
-    """The success and failure announcements (`sensor_status`: RUNNING in prod)."""
+    """The success announcements (`sensor_status`: RUNNING in prod).
+
+    Failures are announced once, by the platform's failure sensor worded by
+    `energy_failure_message`.
+    """
     status = sensor_status(settings)
 
     @dg.run_status_sensor(
@@ -158,19 +157,4 @@ def build_sensors(settings: PlatformSettings) -> list[dg.SensorDefinition]:
         for message in success_messages(run_period(run.tags), done):
             alerts.post(message)
 
-    @dg.run_failure_sensor(
-        name="energy_collection_failure_sensor",
-        default_status=status,
-        minimum_interval_seconds=30,
-        description="Posts '[Nambu PV 실패]', '[Namdong PV 실패]' … with the error.",
-    )
-    def energy_collection_failure_sensor(
-        context: dg.RunFailureSensorContext, alerts: AlertsResource
-    ) -> None:
-        text = energy_failure_message(context, alerts)
-        if text is None:
-            context.log.info(f"run {context.dagster_run.run_id} will be retried; no alert")
-            return
-        alerts.post(text)
-
-    return [energy_run_success_sensor, energy_collection_failure_sensor]
+    return [energy_run_success_sensor]

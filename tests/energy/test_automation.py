@@ -82,7 +82,7 @@ def test_success_messages_name_period_rows_and_files(
     warehouse: WarehouseResource, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
     alerts, texts = slack(httpserver)
-    success, _ = build_sensors(PlatformSettings())
+    (success,) = build_sensors(PlatformSettings())
     with dg.instance_for_test() as instance:
         resources = sample_resources(warehouse, tmp_path, as_of=dt.date(2025, 7, 1))
         for assets, key in (
@@ -106,6 +106,16 @@ def test_success_messages_name_period_rows_and_files(
     assert "- 저장 파일 수: 1" in texts[1] and str(tmp_path / "koen") in texts[1]
 
 
+def failure_sensor() -> dg.SensorDefinition:
+    """The energy location's one run-failure sensor (the platform's, worded for the team)."""
+    import energy_assets.definitions as location
+
+    sensors = {s.name: s for s in location.defs.sensors or []}
+    # one failure announcement: the platform's sensor; the team's own is the success one
+    assert set(sensors) == {"energy_run_failure_alert_sensor", "energy_run_success_sensor"}
+    return sensors["energy_run_failure_alert_sensor"]
+
+
 def test_failure_message_has_the_error_and_no_secret(
     warehouse: WarehouseResource, tmp_path: Path, httpserver: HTTPServer
 ) -> None:
@@ -117,7 +127,7 @@ def test_failure_message_has_the_error_and_no_secret(
     koen = KoenResource(
         base_url=httpserver.url_for("/nfdt21"), backoff_seconds=0, raw_dir=str(tmp_path / "raw")
     )
-    _, failure = build_sensors(PlatformSettings())
+    failure = failure_sensor()
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [namdong_generation],
@@ -159,7 +169,7 @@ def test_a_run_that_will_be_retried_is_not_announced(
     koen = KoenResource(
         base_url=httpserver.url_for("/nfdt21"), backoff_seconds=0, raw_dir=str(tmp_path / "raw")
     )
-    _, failure = build_sensors(PlatformSettings())
+    failure = failure_sensor()
     with dg.instance_for_test() as instance:
         # the instance's run retries tag a failed run that it will launch again
         result = dg.materialize(
