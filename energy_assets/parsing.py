@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from energy_assets.plants import NAMBU_BY_KEY
-from resources.kma import SourceError
+from resources.http_source import SourceError
 from resources.kst import KST
 
 KOSPO_SUCCESS = "800"

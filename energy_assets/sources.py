@@ -22,14 +22,14 @@ from pydantic import Field
 
 from energy_assets import sample
 from energy_assets.parsing import is_probably_csv, parse_kospo_page
-from resources.kma import (
-    KmaResource,
+from resources.http_source import (
     SourceError,
     http_get,
     redact,
     retrying_session,
     transient_status,
 )
+from resources.kma import KmaResource
 from resources.kst import today_kst
 from resources.settings import PlatformSettings
 

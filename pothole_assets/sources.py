@@ -7,7 +7,6 @@
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import dagster as dg
 import pandas as pd
@@ -15,6 +14,7 @@ import requests
 from pydantic import Field
 
 from pothole_assets import sample_data
+from resources.http_source import keyed_url
 from resources.settings import PlatformSettings
 
 
@@ -181,14 +181,8 @@ class ComplaintsResource(dg.ConfigurableResource):
         return "sample" if self.use_sample else "off"
 
     def _get(self, http: requests.Session, params: dict[str, Any]) -> requests.Response:
-        key = self.service_key or ""
-        if "%" in key:
-            # The "Encoding" form of the key: already URL-encoded, so never encode it again.
-            query = "&".join(f"{k}={quote(str(v))}" for k, v in params.items())
-            return http.get(f"{self.url}?serviceKey={key}&{query}", timeout=self.timeout_seconds)
-        return http.get(
-            self.url, params={"serviceKey": key, **params}, timeout=self.timeout_seconds
-        )
+        url, query = keyed_url(self.url, self.service_key or "", params)
+        return http.get(url, params=query, timeout=self.timeout_seconds)
 
     def fetch(self, first: date, last: date) -> pd.DataFrame:
         """Every complaint filed in [first, last]."""

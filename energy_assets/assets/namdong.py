@@ -11,7 +11,7 @@ from energy_assets.assets.weather import GROUP, window_days
 from energy_assets.parsing import NAMDONG_COLUMNS, namdong_hourly, namdong_names, parse_koen_csv
 from energy_assets.partitions import energy_monthly_partitions
 from energy_assets.sources import KoenResource, permanent_errors_fail_fast
-from resources.kma import SourceError
+from resources.http_source import SourceError
 from resources.kst import today_kst
 from resources.metadata import Stopwatch, partition_metadata
 from resources.policies import STANDARD_RETRY

@@ -9,7 +9,8 @@ from werkzeug import Request, Response
 
 from energy_assets.parsing import decode_csv, nambu_hourly, parse_koen_csv
 from energy_assets.sources import KoenResource, KospoResource
-from resources.kma import KmaResource, SourceError, redact
+from resources.http_source import SourceError, redact
+from resources.kma import KmaResource
 from resources.kst import KST, today_kst
 
 PAYLOADS = Path(__file__).parent / "payloads"
