@@ -362,11 +362,6 @@ def run_location(
     return summary
 
 
-# Step processes fork from a server that has imported the location module once, instead of each
-# starting Python and importing Dagster, pandas and the location anew (seconds per step).
-FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {}}}}}}
-
-
 def _execute(
     summary: LocationSummary,
     job: Any,
@@ -381,7 +376,7 @@ def _execute(
     failed_checks = 0
     try:
         with dg.execute_job(
-            job, instance=instance, asset_selection=stage.keys, tags=tags, run_config=FORKSERVER
+            job, instance=instance, asset_selection=stage.keys, tags=tags
         ) as result:
             for event in result.get_asset_materialization_events():
                 materialization = event.step_materialization_data.materialization
