@@ -48,6 +48,20 @@ def engine_for(url: str, search_path: str) -> sa.Engine:
         return engine
 
 
+def dispose_engines(search_path: str | None = None) -> int:
+    """Close the pooled engines of `search_path` (all when None); returns how many were closed.
+
+    A process that is done with a schema (a test, a benchmark) calls it so that the pools'
+    idle connections do not add up on the server.
+    """
+    with _engines_lock:
+        keys = [key for key in _engines if search_path is None or key[1] == search_path]
+        engines = [_engines.pop(key) for key in keys]
+    for engine in engines:
+        engine.dispose()
+    return len(engines)
+
+
 def _qualified(table: TableRef) -> sql.Composable:
     if isinstance(table, sa.Table):
         parts = [table.schema, table.name] if table.schema else [table.name]

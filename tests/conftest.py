@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from resources.embedded_pg import sqlalchemy_url
 from resources.lake import LakeResource
 from resources.mailer import MailerResource
-from resources.warehouse import WarehouseResource
+from resources.warehouse import WarehouseResource, dispose_engines
 
 os.environ.setdefault("PLATFORM_ENV", "local")
 
@@ -58,6 +58,7 @@ def pg_schema(pg_url: str) -> Iterator[str]:
     try:
         yield schema
     finally:
+        dispose_engines(schema)  # the resources' pools for this schema, before it goes
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
