@@ -28,7 +28,7 @@ $(PLATFORM_HOME)/tools/bin/uv:
 	python3 -m pip install --quiet --target "$(PLATFORM_HOME)/tools" uv
 
 install: $(UV)
-	"$(UV)" sync --frozen
+	"$(UV)" sync --frozen --quiet
 
 instance:
 	@mkdir -p "$(DAGSTER_HOME)"
