@@ -4,7 +4,6 @@
 - `ComplaintsResource`: the data.go.kr citizen pothole complaints API (create_dt, lat, lon).
 """
 
-import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ import requests
 from pydantic import Field
 
 from pothole_assets import sample_data
-from resources.http_source import keyed_url
+from resources.http_source import gateway_error, keyed_url
 from resources.settings import PlatformSettings
 
 
@@ -84,38 +83,6 @@ class KakaoResource(dg.ConfigurableResource):
 
 
 # -- citizen complaints (data.go.kr) -------------------------------------------------------------
-GATEWAY_CODES = {
-    "1": "APPLICATION_ERROR",
-    "10": "INVALID_REQUEST_PARAMETER_ERROR",
-    "12": "NO_OPENAPI_SERVICE_ERROR",
-    "20": "SERVICE_ACCESS_DENIED_ERROR",
-    "22": "LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR",
-    "30": "SERVICE_KEY_IS_NOT_REGISTERED_ERROR",
-    "31": "DEADLINE_HAS_EXPIRED_ERROR",
-    "32": "UNREGISTERED_IP_ERROR",
-    "99": "UNKNOWN_ERROR",
-}
-
-
-def gateway_error(text: str) -> str | None:
-    """The data.go.kr gateway's error (code and name) when `text` is its XML envelope."""
-    stripped = text.lstrip()
-    if not stripped.startswith("<"):
-        return None
-    try:
-        root = ET.fromstring(stripped)
-    except ET.ParseError:
-        return f"non-JSON response: {stripped[:120]}"
-    header = root.find(".//cmmMsgHeader")
-    if header is None:
-        return f"unexpected XML response <{root.tag}>"
-    code = (header.findtext("returnReasonCode") or "").strip()
-    names = [(header.findtext(tag) or "").strip() for tag in ("errMsg", "returnAuthMsg")]
-    name = GATEWAY_CODES.get(code, code)
-    detail = " / ".join(n for n in names if n)
-    return f"gateway error {code} {name}: {detail}" if detail else f"gateway error {code} {name}"
-
-
 def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
     items = body.get("items")
     if isinstance(items, dict):
