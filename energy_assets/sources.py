@@ -38,6 +38,33 @@ BROWSER_UA = (
     "Chrome/126.0 Safari/537.36"
 )
 KOEN_URL = "https://www.koenergy.kr/kosep/gv/nf/dt/nfdt21"
+# koenergy.kr serves its certificate without the intermediate; its AIA extension names this one.
+KOEN_INTERMEDIATE_URL = "http://public.wisekey.com/crt/tsrsasecureca2.cer"
+
+
+def ca_bundle_with(certificate: bytes, path: Path, extra_ca_file: str | None = None) -> Path:
+    """Write certifi's CA bundle, `extra_ca_file` and `certificate` (DER or PEM) to `path`.
+
+    A server that omits its intermediate certificate verifies against this bundle: the chain is
+    still checked up to a trusted root, only the missing link is supplied.
+    """
+    import ssl
+
+    import certifi
+
+    text = certificate.decode("ascii", "replace")
+    pem = text if "BEGIN CERTIFICATE" in text else ssl.DER_cert_to_PEM_cert(certificate)
+    ssl.create_default_context(cadata=pem)  # refuses anything that is not a certificate
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    roots = [Path(certifi.where()).read_text()]
+    if extra_ca_file:
+        roots.append(Path(extra_ca_file).read_text())
+    partial.write_text("\n".join([*roots, pem]))
+    partial.replace(path)
+    return path
+
+
 KOSPO_MAX_RANGE_DAYS = 365  # one call may span up to a year
 
 
@@ -224,6 +251,11 @@ class KoenResource(dg.ConfigurableResource):
     sleep_seconds: float = Field(default=5.0, description="Pause between month chunks")
     timeout_seconds: float = 120.0
     verify_ssl: bool = Field(default=True, description="KOEN_SSL_NO_VERIFY=1 turns this off")
+    intermediate_cert_url: str | None = Field(
+        default=KOEN_INTERMEDIATE_URL,
+        description="Where the intermediate certificate the site omits is fetched (None: not)",
+    )
+    ca_file: str | None = Field(default=None, description="Extra CA bundle to trust (tests)")
     retries: int = 4
     backoff_seconds: float = 1.0
     raw_dir: str = Field(default=".platform/energy/koen", description="Where raw CSVs are kept")
@@ -232,6 +264,31 @@ class KoenResource(dg.ConfigurableResource):
     def source(self) -> str:
         """'koen' or 'sample'."""
         return "sample" if self.use_sample or not self.base_url else "koen"
+
+    def tls_verify(self, session: requests.Session, partition: str | None = None) -> bool | str:
+        """`verify=` for the site's calls: the CA bundle completed with the site's intermediate.
+
+        The bundle is built once (kept beside the raw CSVs) from `intermediate_cert_url`; plain
+        HTTP, no intermediate URL, or `verify_ssl` off need none.
+        """
+        if not self.verify_ssl:
+            return False
+        if not self.intermediate_cert_url or not (self.base_url or "").startswith("https://"):
+            return self.ca_file or True
+        bundle = Path(self.raw_dir).parent / "koen-ca-bundle.pem"
+        if bundle.exists() and bundle.stat().st_size > 0:
+            return str(bundle)
+        try:
+            response = session.get(self.intermediate_cert_url, timeout=self.timeout_seconds)
+            response.raise_for_status()
+            return str(ca_bundle_with(response.content, bundle, self.ca_file))
+        except (requests.RequestException, ValueError) as exc:
+            raise SourceError(
+                "koen",
+                f"intermediate certificate from {self.intermediate_cert_url}: {redact(str(exc))}",
+                partition=partition,
+                transient=isinstance(exc, requests.RequestException),
+            ) from None
 
     def _form(self, first: dt.date, last: dt.date) -> dict[str, str]:
         return {
@@ -255,14 +312,15 @@ class KoenResource(dg.ConfigurableResource):
         main = f"{self.base_url.rstrip('/')}/main.do"
         form = self._form(first, last)
         where = f"{first:%Y-%m-%d}..{last:%Y-%m-%d}"
+        verify = self.tls_verify(session, partition)
         try:
-            session.get(main, params=form, timeout=self.timeout_seconds, verify=self.verify_ssl)
+            session.get(main, params=form, timeout=self.timeout_seconds, verify=verify)
             response = session.post(
                 f"{self.base_url.rstrip('/')}/csvDown.do",
                 data={**form, "ptSignature": ""},
                 headers={"Referer": main, "User-Agent": BROWSER_UA},
                 timeout=self.timeout_seconds,
-                verify=self.verify_ssl,
+                verify=verify,
             )
         except requests.RequestException as exc:
             raise SourceError(

@@ -4,6 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -275,3 +276,89 @@ def test_cp949_file_is_read_with_korean_names() -> None:
 def test_mojibake_file_is_refused() -> None:
     with pytest.raises(ValueError, match="U\\+FFFD"):
         decode_csv((PAYLOADS / "koen_mojibake.csv").read_bytes())
+
+
+def _ca(name: str, issuer: tuple | None = None, ca: bool = True) -> tuple:
+    """(certificate, key) named `name`, signed by `issuer` (itself when None)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer_cert, signer_key = issuer if issuer else (None, key)
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(signer_cert.subject if signer_cert else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        import ipaddress
+
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+    return builder.sign(signer_key, hashes.SHA256()), key
+
+
+def test_koen_completes_the_chain_the_site_omits(httpserver: HTTPServer, tmp_path: Path) -> None:
+    # koenergy.kr sends its certificate without the intermediate: this server does the same.
+    import ssl
+
+    from cryptography.hazmat.primitives import serialization
+
+    root = _ca("test root")
+    intermediate = _ca("test intermediate", issuer=root)
+    leaf = _ca("127.0.0.1", issuer=intermediate, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "root.pem").write_bytes(root[0].public_bytes(pem))
+    (tmp_path / "leaf.pem").write_bytes(leaf[0].public_bytes(pem))
+    (tmp_path / "leaf.key").write_bytes(
+        leaf[1].private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf.key")
+    site = HTTPServer(host="127.0.0.1", port=0, ssl_context=tls)
+    site.start()
+    try:
+        site.expect_request("/nfdt21/main.do").respond_with_data("ok")
+        site.expect_request("/nfdt21/csvDown.do").respond_with_data(
+            (PAYLOADS / "koen_cp949.csv").read_bytes(),
+            content_type="application/octet-stream",
+        )
+        # the AIA URL serves the intermediate as DER over plain HTTP, as the real one does
+        httpserver.expect_request("/crt/intermediate.cer").respond_with_data(
+            intermediate[0].public_bytes(serialization.Encoding.DER)
+        )
+        common = {
+            "base_url": site.url_for("/nfdt21"),
+            "ca_file": str(tmp_path / "root.pem"),
+            "sleep_seconds": 0,
+            "retries": 0,
+        }
+        day = dt.date(2025, 5, 1)
+        without = KoenResource(
+            **common, intermediate_cert_url=None, raw_dir=str(tmp_path / "a/raw")
+        )
+        with pytest.raises(SourceError) as refused:
+            without.download_month(requests.Session(), day, day, "2025-05-01")
+        assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value)
+
+        koen = KoenResource(
+            **common,
+            intermediate_cert_url=httpserver.url_for("/crt/intermediate.cer"),
+            raw_dir=str(tmp_path / "b/raw"),
+        )
+        body = koen.download_month(requests.Session(), day, day, "2025-05-01")
+        assert body == (PAYLOADS / "koen_cp949.csv").read_bytes()
+        assert (tmp_path / "b" / "koen-ca-bundle.pem").exists()  # built once, then reused
+    finally:
+        site.stop()
