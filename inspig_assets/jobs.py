@@ -1,5 +1,7 @@
 """Jobs (`JOBS`): weekly report, productivity, the web system's farm rebuild, job-log retention."""
 
+import datetime as dt
+
 import dagster as dg
 from pydantic import Field
 
@@ -7,7 +9,7 @@ from inspig_assets import retention
 from inspig_assets import schema as t
 from inspig_assets.assets import ts_ins_weekly_report, ts_productivity, ts_productivity_monthly
 from inspig_assets.options import RunOptions, RunRefused
-from inspig_assets.periods import ReportWeek, parse_ymd
+from inspig_assets.periods import ReportWeek, parse_ins_date
 from inspig_assets.productivity import StatPeriod, save_rows
 from inspig_assets.report import run_week
 from inspig_assets.sources import InspigSampleResource, ProductivityApiResource
@@ -48,6 +50,28 @@ class FarmReportConfig(dg.Config):
     )
 
 
+def _requested_week(ins_date: str | None) -> tuple[ReportWeek, dt.date]:
+    """The report week before `ins_date` (default today, KST), refused unless it has ended.
+
+    A week that has not ended yet in KST would become a COMPLETE report (with a share link) of
+    an unfinished week, which later runs never rebuild: such a request fails instead.
+    """
+    today = today_kst()
+    try:
+        base = parse_ins_date(ins_date) if ins_date is not None else today
+    except ValueError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    week = ReportWeek.before(base)
+    if week.dt_to >= today:
+        raise dg.Failure(
+            f"ins_date {ins_date}: its report week {week.dt_from:%Y%m%d}-{week.dt_to:%Y%m%d} "
+            f"has not ended yet in KST (today is {today:%Y%m%d}); a report is built only for a "
+            "finished week",
+            allow_retries=False,
+        )
+    return week, base
+
+
 @dg.op(out=dg.Out(dict, description="masterSeq, shareToken, year, weekNo, dtFrom, dtTo, status"))
 def build_farm_report(
     context: dg.OpExecutionContext,
@@ -58,8 +82,7 @@ def build_farm_report(
 ) -> dg.Output[dict]:
     """Rebuild one farm's weekly report, subscribed or not (the web system's request)."""
     clock = Stopwatch()
-    base = parse_ymd(config.ins_date) if config.ins_date else today_kst()
-    week = ReportWeek.before(base)
+    week, base = _requested_week(config.ins_date)
     inspig_sample.prepare(farm_db, context.log.info)
     engine = farm_db.get_engine()
     period = StatPeriod.week(week.dt_from)

@@ -1,6 +1,7 @@
 """Report periods: ISO weeks (Monday start) in Asia/Seoul, year-to-date and comparison windows."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 
@@ -13,6 +14,20 @@ def parse_ymd(text: str) -> dt.date:
     """Parse `YYYYMMDD` or `YYYY-MM-DD`."""
     text = text.strip().replace("-", "")
     return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+
+def parse_ins_date(text: str) -> dt.date:
+    """The web API's `insDate`: exactly eight digits, `YYYYMMDD`, naming a real day.
+
+    Raises ValueError naming the value otherwise (`2026111` or `202611231` are refused, never
+    read as some other day).
+    """
+    if not re.fullmatch(r"\d{8}", text):
+        raise ValueError(f"ins_date {text!r} is not YYYYMMDD (exactly eight digits)")
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError as exc:
+        raise ValueError(f"ins_date {text!r} is not a calendar day: {exc}") from None
 
 
 @dataclass(frozen=True)

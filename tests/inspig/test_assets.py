@@ -1,5 +1,7 @@
 """materialize() of the productivity and report assets against a real PostgreSQL schema."""
 
+import datetime as dt
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
@@ -12,6 +14,7 @@ from inspig_assets.partitions import report_key
 from inspig_assets.periods import ReportWeek
 from inspig_assets.sources import InspigSampleResource, domain_resources
 from resources.farm_db import FarmDbResource
+from resources.kst import today_kst
 from resources.settings import load_settings
 
 from .conftest import SAMPLE_UNTIL, inspig_resources
@@ -143,6 +146,44 @@ def test_farm_report_job(sample_db: FarmDbResource, subscribed: bool) -> None:
         resources=_resources(sample_db),
     ).output_for_node("build_farm_report")
     assert (again["masterSeq"], again["shareToken"]) == (answer["masterSeq"], answer["shareToken"])
+
+
+@pytest.mark.parametrize(
+    ("ins_date", "says"),
+    [
+        ("2026111", "is not YYYYMMDD"),  # seven digits: not read as 2026-11-01
+        ("202611231", "is not YYYYMMDD"),  # nine digits: not read as 2026-11-23
+        ("2026-11-23", "is not YYYYMMDD"),
+        ("20260230", "is not a calendar day"),
+        ("future", "has not ended yet in KST"),
+    ],
+)
+def test_farm_report_job_refuses_a_bad_or_unfinished_ins_date(
+    sample_db: FarmDbResource, ins_date: str, says: str
+) -> None:
+    if ins_date == "future":
+        # eight days ahead: the week before it contains today, so it has not ended yet
+        ins_date = (today_kst() + dt.timedelta(days=8)).strftime("%Y%m%d")
+    result = inspig_farm_report_job.execute_in_process(
+        run_config={
+            "ops": {"build_farm_report": {"config": {"farm_no": 848, "ins_date": ins_date}}}
+        },
+        resources=_resources(sample_db),
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.step_failure_data.user_failure_data.description
+    assert ins_date in message and says in message
+    with sample_db.begin() as conn:  # nothing was built for any week
+        assert (
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(t.ts_ins_week)
+                .where(t.ts_ins_week.c.farm_no == 848)
+            ).scalar()
+            == 0
+        )
 
 
 def test_dry_run_materialization_reports_plan_and_writes_nothing(sample_db: FarmDbResource) -> None:
