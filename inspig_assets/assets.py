@@ -132,18 +132,25 @@ class WeeklyReportConfig(dg.Config):
         description="Test farms only: farm_list, or 1387,2807,848,4223,1013 when unset.",
     )
     farm_list: list[int] | None = Field(
-        default=None, description="Only these farms (wins over exclude_farms)."
+        default=None,
+        description="Test mode only: these farms instead of the test farms (wins over "
+        "exclude_farms). An empty list is refused.",
     )
     exclude_farms: list[int] = Field(default_factory=list, description="Leave these farms out.")
     init_week: bool = Field(
         default=False,
-        description="Test mode only: delete this week's report rows first (farm_list's farms, "
-        "or the whole week when farm_list is unset).",
+        description="Test mode only: delete this week's report rows of the target farms first "
+        "(farm_list, or the test farms).",
     )
     init_all: bool = Field(
         default=False,
-        description="Test mode only: delete all report rows of farm_list's farms, or every "
-        "TS_INS_* row when farm_list is unset.",
+        description="Test mode only: delete all report rows of the target farms (farm_list, or "
+        "the test farms).",
+    )
+    init_every_farm: bool = Field(
+        default=False,
+        description="Test mode only, with init_week or init_all: delete those rows of every "
+        "farm, not only the target farms.",
     )
     dry_run: bool = Field(
         default=False,
@@ -154,10 +161,11 @@ class WeeklyReportConfig(dg.Config):
         """As the logic module's options."""
         return RunOptions(
             test_mode=self.test_mode,
-            farm_list=tuple(self.farm_list) if self.farm_list else None,
+            farm_list=tuple(self.farm_list) if self.farm_list is not None else None,
             exclude_farms=tuple(self.exclude_farms),
             init_week=self.init_week,
             init_all=self.init_all,
+            init_every_farm=self.init_every_farm,
             dry_run=self.dry_run,
         )
 

@@ -16,15 +16,16 @@ from resources.kst import now_kst
 def apply_deletion(conn: sa.Connection, week: ReportWeek, options: RunOptions) -> dict[str, int]:
     """Test mode only: delete the report rows `init_all` / `init_week` name; nothing otherwise.
 
-    `init_all` deletes every TS_INS_* row of `farm_list`'s farms (every row of every table when
-    farm_list is unset); `init_week` does the same within this week's master, and drops the master
-    once no farm row is left. Outside test mode nothing is ever deleted.
+    `init_all` deletes every TS_INS_* row of the target farms (farm_list, or the test farms);
+    `init_week` does the same within this week's master, and drops the master once no farm row is
+    left. Only `init_every_farm` widens either to every farm. Outside test mode nothing is deleted.
     """
     options.validate()
     if not options.test_mode or not (options.init_all or options.init_week):
         return {}
     ms, wk, sb, lg = t.ts_ins_master, t.ts_ins_week, t.ts_ins_week_sub, t.ts_ins_job_log
-    farms = list(options.farm_list or ())
+    scope = options.deletion_farms
+    farms = list(scope) if scope is not None else []
     deleted: dict[str, int] = {}
     if options.init_all:
         if farms:

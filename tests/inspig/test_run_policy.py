@@ -100,10 +100,29 @@ def test_init_week_with_farm_list_rebuilds_those_farms_of_that_week(
     }
 
 
-def test_init_week_without_farm_list_clears_the_whole_week(two_weeks: FarmDbResource) -> None:
+def test_init_week_without_farm_list_deletes_only_the_test_farms(
+    two_weeks: FarmDbResource,
+) -> None:
+    before = _weeks(two_weeks)
+    result = _run(two_weeks, test_mode=True, init_week=True)
+    after = _weeks(two_weeks)
+    # test mode's default list is a farm list: only the week's rows of the five test farms go
+    # (848 is one of them, in group PM2, so it is deleted and not rebuilt by this AM7 run); the
+    # other farms' COMPLETE reports, whose links were sent, stay with their tokens
+    test_farms = {1013, 1387, 2807, 4223, 848}
+    in_week = {f for (w, f) in before if w == WEEK.week_no}
+    assert result.deleted["ts_ins_week"] == len(in_week & test_farms)
+    assert "ts_ins_master" not in result.deleted  # other farms' rows keep the master
+    assert {k: v for k, v in after.items() if k[1] not in test_farms} == {
+        k: v for k, v in before.items() if k[1] not in test_farms
+    }
+    assert sorted(f for (w, f) in after if w == WEEK.week_no and f in test_farms) == AM7_TEST_FARMS
+
+
+def test_init_week_of_every_farm_clears_the_whole_week(two_weeks: FarmDbResource) -> None:
     before = _weeks(two_weeks)
     masters = _masters(two_weeks)
-    result = _run(two_weeks, test_mode=True, init_week=True)
+    result = _run(two_weeks, test_mode=True, init_week=True, init_every_farm=True)
     after = _weeks(two_weeks)
     # the week's rows of both groups were deleted (its master too: no row remained); only the
     # default test farms of AM7 were rebuilt; the earlier week is untouched
@@ -135,15 +154,28 @@ def test_init_all_with_farm_list_deletes_those_farms_everywhere(two_weeks: FarmD
     assert target == len([k for k in after if k[0] == EARLIER.week_no])  # counts recomputed
 
 
-def test_init_all_without_farm_list_empties_every_report_table(two_weeks: FarmDbResource) -> None:
-    result = _run(two_weeks, test_mode=True, init_all=True)
+def test_init_all_without_farm_list_deletes_only_the_test_farms(
+    two_weeks: FarmDbResource,
+) -> None:
+    before = _weeks(two_weeks)
+    _run(two_weeks, test_mode=True, init_all=True)
+    after = _weeks(two_weeks)
+    test_farms = {1013, 1387, 2807, 4223, 848}
+    assert not [k for k in after if k[1] in test_farms and k[0] == EARLIER.week_no]
+    assert {k: v for k, v in after.items() if k[1] not in test_farms} == {
+        k: v for k, v in before.items() if k[1] not in test_farms
+    }
+
+
+def test_init_all_of_every_farm_empties_every_report_table(two_weeks: FarmDbResource) -> None:
+    result = _run(two_weeks, test_mode=True, init_all=True, init_every_farm=True)
     assert result.deleted["ts_ins_master"] == 2
     after = _weeks(two_weeks)
     assert sorted(after) == [(WEEK.week_no, f) for f in AM7_TEST_FARMS]
     assert list(_masters(two_weeks)) == [WEEK.week_no]
 
 
-@pytest.mark.parametrize("flag", ["init_week", "init_all"])
+@pytest.mark.parametrize("flag", ["init_week", "init_all", "init_every_farm"])
 def test_deleting_without_test_mode_is_refused(two_weeks: FarmDbResource, flag: str) -> None:
     before = _weeks(two_weeks)
     with pytest.raises(RunRefused, match="only allowed together with test_mode"):
@@ -151,11 +183,30 @@ def test_deleting_without_test_mode_is_refused(two_weeks: FarmDbResource, flag: 
     assert _weeks(two_weeks) == before
 
 
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ({"farm_list": (1387,)}, "farm_list is a test-mode option"),
+        ({"test_mode": True, "farm_list": ()}, "farm_list is empty"),
+        ({"test_mode": True, "init_all": True, "farm_list": ()}, "farm_list is empty"),
+        ({"test_mode": True, "init_every_farm": True}, "widens init_week or init_all"),
+    ],
+)
+def test_farm_lists_that_would_not_mean_what_they_say_are_refused(
+    two_weeks: FarmDbResource, options: dict, says: str
+) -> None:
+    before = _weeks(two_weeks)
+    with pytest.raises(RunRefused, match=says):
+        _run(two_weeks, **options)
+    assert _weeks(two_weeks) == before  # nothing deleted, nothing built
+
+
 def test_farm_list_wins_over_exclude(sample_db: FarmDbResource) -> None:
     assert _run(sample_db, dry_run=True, exclude_farms=(1387, 2807)).targets == [
         1013, 4223, 10002, 10003, 10005, 10006,
     ]  # fmt: skip
-    assert _run(sample_db, dry_run=True, farm_list=(1387,), exclude_farms=(1387,)).targets == [1387]
+    listed = _run(sample_db, dry_run=True, test_mode=True, farm_list=(1387,), exclude_farms=(1387,))
+    assert listed.targets == [1387]
 
 
 def test_dry_run_writes_nothing(two_weeks: FarmDbResource) -> None:
