@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -207,6 +207,21 @@ def trip_stats(
     return frame[["trip_id", "mu_a", "sd_a", "mu_g", "sd_g"]], counts
 
 
+def trip_statistics(kept: DataFrame) -> DataFrame:
+    """`kept` plus the mean and sample std of accel_z and gyro_y over each row's trip.
+
+    Window functions over a trip partition: one shuffle of the rows, no second read of them.
+    """
+    trip = Window.partitionBy("trip_id")
+    return kept.select(
+        "*",
+        F.avg("accel_z").over(trip).alias("mu_a"),
+        F.stddev_samp("accel_z").over(trip).alias("sd_a"),
+        F.avg("gyro_y").over(trip).alias("mu_g"),
+        F.stddev_samp("gyro_y").over(trip).alias("sd_g"),
+    )
+
+
 def stage1(
     valid: DataFrame,
     bumps: DataFrame,
@@ -220,25 +235,22 @@ def stage1(
       std is null or 0), score = 0.7·|z(accel_z)| + 0.3·|z(gyro_y)|;
     - score > 3.0 is a suspect; a suspect inside a bump's box (half its length) is vetoed.
 
-    The trip statistics (`trip_stats`, or aggregated here) are broadcast back: one small shuffle
-    instead of sorting every reading by trip; bumps are found by a broadcast cell lookup.
+    The trip statistics are window aggregates over the trip (`trip_statistics`), or the given
+    per-trip `stats` (`trip_stats`) broadcast back; bumps are found by a broadcast cell lookup.
     """
     p = params
     ctx = valid.filter(context_filter(p))
     if stats is None:
-        stats = ctx.groupBy("trip_id").agg(
-            F.avg("accel_z").alias("mu_a"),
-            F.stddev_samp("accel_z").alias("sd_a"),
-            F.avg("gyro_y").alias("mu_g"),
-            F.stddev_samp("gyro_y").alias("sd_g"),
-        )
+        ctx = trip_statistics(ctx)
+    else:
+        ctx = ctx.join(F.broadcast(stats), "trip_id")
 
     def z(column: str, mu: str, sd: str) -> Column:
         return F.when(F.col(sd).isNull() | (F.col(sd) == 0), F.lit(0.0)).otherwise(
             (F.col(column) - F.col(mu)) / F.col(sd)
         )
 
-    scored = ctx.join(F.broadcast(stats), "trip_id").withColumn(
+    scored = ctx.withColumn(
         "impact_score",
         F.lit(p.weight_accel_z) * F.abs(z("accel_z", "mu_a", "sd_a"))
         + F.lit(p.weight_gyro_y) * F.abs(z("gyro_y", "mu_g", "sd_g")),
@@ -450,7 +462,8 @@ def stage2(
 
 # -- one batch day: Stage 1 then Stage 2 ---------------------------------------------------------
 # Rejected rows collected in memory while Stage 1 writes its output; a day with more (far beyond
-# the 1% its check allows) writes them from the raw rows in a pass of their own.
+# the 1% its check allows) writes them from the raw rows in a pass of their own. (At most 100,000:
+# the limit of `min_by`'s k.)
 REJECTS_IN_MEMORY = 100_000
 
 
@@ -501,11 +514,11 @@ def run_day(
 ) -> DayFigures:
     """Stage 1 and Stage 2 of one KST day; raises `RawSchemaError` when the raw files do not fit.
 
-    Stage 1 reads the raw day twice: once for the trip statistics and the reject counts, then to
-    score and write the accepted rows. That second pass also collects the rejected rows (when
-    there are at most `REJECTS_IN_MEMORY`, as on any usable day) and the summary of the written
-    rows, so nothing is read back; only a day with more rejects reads the raw rows once more to
-    write them. Stage 2 maps the written Stage 1 output to the segments (`segment_index`).
+    Stage 1 reads the raw day once: the rows are counted per reject reason on the way in (the
+    rejected ones collected, up to `REJECTS_IN_MEMORY`), shuffled by trip for the trip statistics
+    (`trip_statistics`), scored and written, the summary of the written rows observed meanwhile.
+    Only a day with more rejects reads the raw rows once more to write them. Stage 2 maps the
+    written Stage 1 output to the segments (`segment_index`).
     """
     started = time.perf_counter()
     raw = session.read.parquet(paths.raw)
@@ -513,28 +526,22 @@ def run_day(
     if problems:
         raise RawSchemaError(problems)
     flagged = flag_rows(conform_raw(raw), day)
-    stats, reasons = trip_stats(flagged, params)
-    valid = reasons.pop("valid", 0)
-    rejected = sum(reasons.values())
-    source, kept_aside = flagged, None
-    if 0 < rejected <= REJECTS_IN_MEMORY:
-        kept_aside = Observation(f"stage1 rejects {day.isoformat()}")
-        row = F.when(F.col("reject_reason").isNotNull(), F.struct(*flagged.columns))
-        source = flagged.observe(kept_aside, F.collect_list(row).alias("rows"))
-    elif rejected:
-        _write_rejects(flagged.filter("reject_reason IS NOT NULL"), paths.rejected)
-    scored = stage1(
-        source.filter("reject_reason IS NULL"), bumps, params, stats_frame(session, stats)
-    )
+    counted = Observation(f"stage1 input {day.isoformat()}")
+    source = flagged.observe(counted, *_input_columns(flagged.columns))
+    scored = stage1(source.filter("reject_reason IS NULL"), bumps, params)
     observed = Observation(f"stage1 {day.isoformat()}")
     scored = scored.observe(observed, *_summary_columns(params.impact_threshold))
-    if scored.rdd.getNumPartitions() > output_partitions:
-        scored = scored.coalesce(output_partitions)
+    # no-op when there are fewer partitions already
+    scored = scored.coalesce(output_partitions)
     scored.write.mode("overwrite").option("compression", "snappy").parquet(paths.stage1)
     summary = _summary(observed.get)
-    if kept_aside is not None:
-        rows = kept_aside.get["rows"]
-        _write_rejects(session.createDataFrame(rows, flagged.schema), paths.rejected)
+    counts = counted.get
+    reasons = {r: int(counts[r]) for r in REJECT_REASONS if counts[r]}
+    rejected = sum(reasons.values())
+    if rejected > REJECTS_IN_MEMORY:
+        _write_rejects(flagged.filter("reject_reason IS NOT NULL"), paths.rejected)
+    elif rejected:
+        _write_rejects(session.createDataFrame(counts["rows"], flagged.schema), paths.rejected)
     stage1_s = time.perf_counter() - started
     started = time.perf_counter()
     result = stage2(
@@ -543,13 +550,29 @@ def run_day(
     return DayFigures(
         day=day,
         columns=[f.name for f in raw.schema.fields],
-        input_rows=valid + rejected,
+        input_rows=int(counts["valid"]) + rejected,
         rejected_by_reason=reasons,
         stage2=result,
         stage1_s=round(stage1_s, 2),
         stage2_s=round(time.perf_counter() - started, 2),
         **summary,
     )
+
+
+def _input_columns(columns: list[str]) -> list[Column]:
+    """Valid rows, rows per reject reason and up to `REJECTS_IN_MEMORY` rejected rows."""
+    reason = F.col("reject_reason")
+    return [
+        F.count(F.when(reason.isNull(), 1)).alias("valid"),
+        *[F.count(F.when(reason == r, 1)).alias(r) for r in REJECT_REASONS],
+        # the rejected rows by time, a bounded top-k (null timestamps first); more than the
+        # limit are written in a pass of their own
+        F.min_by(
+            F.struct(*columns),
+            F.when(reason.isNotNull(), F.coalesce("timestamp", F.lit(-(2**63)))),
+            REJECTS_IN_MEMORY,
+        ).alias("rows"),
+    ]
 
 
 def _write_rejects(rows: DataFrame, path: str) -> None:
