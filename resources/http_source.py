@@ -58,9 +58,11 @@ class SourceError(RuntimeError):
         plant: str | None = None,
         secrets: Iterable[str | None] = (),
         transient: bool = False,
+        status: int | None = None,
     ) -> None:
         self.source = source
         self.transient = transient
+        self.status = status  # the HTTP status of the answer, when there was one
         self.partition = partition
         self.plant = plant
         self.cause = redact(cause, secrets)
@@ -78,13 +80,23 @@ class SourceError(RuntimeError):
 _KEY_IN_QUERY = re.compile(r"(?i)(service_?key|api_?key|authkey|password|passwd)=([^&\s'\"]+)")
 _PASSWORD_IN_URL = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s]+):([^@/\s]+)@")
 _AUTH_HEADER = re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(\w+\s+)?[^'\",}\s]+")
+# Key headers and mapping entries as an echoed request shows them: `X-API-KEY: v`, `"apiKey": "v"`.
+_KEY_IN_MAPPING = re.compile(
+    r"(?i)((?:x-)?(?:service[-_]?key|api[-_]?key|auth[-_]?key|access[-_]?token|password|passwd)"
+    r"['\"]?\s*:\s*['\"]?)[^'\",}&\s]+"
+)
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` without credentials: key parameters, URL passwords, auth headers, known secrets."""
+    """`text` without credentials: key parameters, URL passwords, auth and key headers, secrets.
+
+    Redact before clipping a text: a clipped text may hold part of a secret that no longer
+    matches it.
+    """
     out = _KEY_IN_QUERY.sub(lambda m: f"{m.group(1)}=***", text)
     out = _PASSWORD_IN_URL.sub(lambda m: f"{m.group(1)}:***@", out)
     out = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}***", out)
+    out = _KEY_IN_MAPPING.sub(lambda m: f"{m.group(1)}***", out)
     for secret in secrets:
         if secret and len(secret) >= 4:
             for form in {secret, quote(secret, safe=""), quote(secret)}:
@@ -189,14 +201,16 @@ def http_get(
             plant=plant,
             secrets=[key],
             transient=any(name in envelope for name in TRANSIENT_GATEWAY_ERRORS),
+            status=response.status_code,
         )
     if response.status_code >= 400:
         raise SourceError(
             source,
-            f"HTTP {response.status_code}: {text[:200]}",
+            f"HTTP {response.status_code}: {redact(text, [key])[:200]}",
             partition=partition,
             plant=plant,
             secrets=[key],
             transient=transient_status(response.status_code),
+            status=response.status_code,
         )
     return text
