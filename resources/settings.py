@@ -31,7 +31,7 @@ REQUIRED_IN_PROD: dict[str, tuple[str | tuple[str, ...], ...]] = {
         "POTHOLE_COMPLAINTS_API_KEY",
     ),
     "production": (*_COMMON_PROD, "PRODUCTION_DB_DIR"),
-    "card": _COMMON_PROD,
+    "card": (*_COMMON_PROD, "T2A_API_URL", "T2A_API_KEY", "CARD_ERP_URL"),
     # KOEN's download needs no credentials (a session cookie only); its URL defaults to the site.
     "energy": (*_COMMON_PROD, "KMA_API_KEY", "KOSPO_API_KEY"),
 }
@@ -99,6 +99,16 @@ class PlatformSettings(BaseSettings):
     production_archive_backup_retention: int = 12
 
     # -- card --
+    t2a_api_url: str | None = Field(default=None, description="T2A analytics API base URL")
+    t2a_api_key: str | None = Field(default=None, description="T2A API key (secret)")
+    t2a_timeout_sec: float = 10.0
+    card_erp_url: str | None = Field(
+        default=None, description="oracle+oracledb:// URL of the ERP (secret); local: schema erp"
+    )
+    max_workers_sales: int = Field(default=8, ge=1, description="Sales orgs fetched at once")
+    card_retention_days: int = Field(default=14, ge=1, description="Days of card rows kept")
+    card_sample_orgs: int = Field(default=6, ge=1, description="Local sample sales orgs")
+    card_sample_users: int = Field(default=60, ge=1, description="Local sample users")
 
     # -- energy --
     kma_api_key: str | None = Field(default=None, description="data.go.kr key of KMA ASOS")
