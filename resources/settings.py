@@ -78,6 +78,13 @@ class PlatformSettings(BaseSettings):
     inspig_sample_farms: int = Field(
         default=50, ge=1, description="Sample farms generated locally when schema pigplan is empty."
     )
+    inspig_web_api_run_timeout: float = Field(
+        default=300, ge=0, description="Seconds the web API waits for a farm report run."
+    )
+    inspig_run_retention_days: dict[str, int] = Field(
+        default_factory=dict,
+        description='Days finished inspig runs are kept per report type, e.g. {"WEEK": 30}.',
+    )
 
     # -- pothole --
     kakao_api_key: str | None = None
