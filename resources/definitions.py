@@ -11,7 +11,7 @@ from resources.cluster import ClusterResource
 from resources.farm_db import FarmDbResource
 from resources.lake import LakeResource
 from resources.mailer import MailerResource
-from resources.retention import make_run_retention_job
+from resources.retention import TagRetention, make_run_retention_job
 from resources.settings import PlatformSettings, load_settings
 from resources.spark import SparkResource
 from resources.warehouse import WarehouseResource
@@ -74,13 +74,14 @@ def platform_definitions(
     location: str,
     settings: PlatformSettings | None = None,
     failure_formatter: FailureFormatter | None = None,
+    run_retention: TagRetention | None = None,
 ) -> dg.Definitions:
     """What every location carries: shared resources, failure alerts and run retention.
 
     A domain merges its own definitions into these:
     `defs = dg.Definitions.merge(platform_definitions("card"), dg.Definitions(assets=[...]))`.
     """
-    retention_job, retention_schedule = make_run_retention_job(location)
+    retention_job, retention_schedule = make_run_retention_job(location, run_retention)
     return dg.Definitions(
         resources=platform_resources(location, settings),
         sensors=[make_run_failure_alert_sensor(location, failure_formatter)],
@@ -111,16 +112,18 @@ def location_definitions(
     sensors: Sequence[dg.SensorDefinition] = (),
     resources: Mapping[str, Any] | None = None,
     failure_formatter: FailureFormatter | None = None,
+    run_retention: TagRetention | None = None,
 ) -> dg.Definitions:
     """A code location, assembled by the one recipe every domain follows.
 
     `settings` are loaded once by the location's `definitions.py` and passed here and to the
     domain's resource, schedule and sensor factories; assets and checks are collected from their
     modules; the platform's shared resources, failure alerts (worded by `failure_formatter` when
-    the domain has its own text) and run retention are merged in.
+    the domain has its own text) and run retention (by a run tag's value, with `run_retention`) are
+    merged in.
     """
     return dg.Definitions.merge(
-        platform_definitions(location, settings, failure_formatter),
+        platform_definitions(location, settings, failure_formatter, run_retention),
         dg.Definitions(
             assets=_load_assets(asset_modules),
             asset_checks=[
