@@ -439,6 +439,86 @@ ts_productivity = sa.Table(
     ),
 )
 
+# -- weather (read live by the web by farm grid) -------------------------------------------------
+seq_tm_weather = sa.Sequence("seq_tm_weather", metadata=metadata)
+seq_tm_weather_hourly = sa.Sequence("seq_tm_weather_hourly", metadata=metadata)
+_TZ = sa.DateTime(timezone=True)
+
+
+def _weather_values() -> list[sa.Column]:
+    return [
+        sa.Column("weather_cd", S(20)),  # sunny cloudy overcast rainy rain_snow snow shower
+        sa.Column("weather_nm", S(20)),
+        sa.Column("rain_prob", I),
+        sa.Column("rain_amt", N(5, 1)),
+        sa.Column("humidity", I),
+        sa.Column("wind_speed", N(4, 1)),
+        sa.Column("wind_dir", I),
+        sa.Column("sky_cd", S(1)),  # 1 clear, 3 mostly cloudy, 4 overcast
+        sa.Column("is_forecast", S(1), nullable=False),  # Y forecast, N observed
+        sa.Column("log_ins_dt", _TZ),
+        sa.Column("log_upt_dt", _TZ),
+    ]
+
+
+tm_weather = sa.Table(
+    "tm_weather",
+    metadata,
+    _seq_pk(seq_tm_weather),
+    sa.Column("wk_date", S(8), nullable=False),
+    sa.Column("nx", I, nullable=False),
+    sa.Column("ny", I, nullable=False),
+    sa.Column("temp_avg", N(4, 1)),
+    sa.Column("temp_high", N(4, 1)),
+    sa.Column("temp_low", N(4, 1)),
+    sa.Column("fcst_dt", S(12)),  # the issuance (YYYYMMDDHHMM) of a forecast row
+    *_weather_values(),
+    sa.UniqueConstraint("nx", "ny", "wk_date", name="uk_tm_weather_01"),
+)
+
+tm_weather_hourly = sa.Table(
+    "tm_weather_hourly",
+    metadata,
+    _seq_pk(seq_tm_weather_hourly),
+    sa.Column("wk_date", S(8), nullable=False),
+    sa.Column("wk_time", S(4), nullable=False),  # HHMM
+    sa.Column("nx", I, nullable=False),
+    sa.Column("ny", I, nullable=False),
+    sa.Column("temp", N(4, 1)),
+    sa.Column("pty_cd", S(1)),  # 0 none, 1 rain, 2 rain/snow, 3 snow, 4 shower
+    sa.Column("base_date", S(8)),
+    sa.Column("base_time", S(4)),
+    *_weather_values(),
+    sa.UniqueConstraint("nx", "ny", "wk_date", "wk_time", name="uk_tm_weather_hourly_01"),
+)
+
+tm_weather_asos = sa.Table(
+    "tm_weather_asos",
+    metadata,
+    sa.Column("stn_id", I, primary_key=True, autoincrement=False),
+    sa.Column("stn_nm", S(50), nullable=False),
+    sa.Column("lat", N(9, 6), nullable=False),
+    sa.Column("lon", N(9, 6), nullable=False),
+    sa.Column("use_yn", S(1), server_default="Y"),
+    sa.Column("log_ins_dt", _TZ),
+)
+
+# data.go.kr keys of the KMA calls; API_KEY is stored URL-encoded, REQ_CNT is reset daily.
+ts_api_key_info = sa.Table(
+    "ts_api_key_info",
+    metadata,
+    sa.Column("api_key", S(300), primary_key=True),
+    sa.Column("create_user", S(50)),
+    sa.Column("req_cnt", I, server_default="0"),
+)
+
+WEATHER_TABLES: tuple[sa.Table, ...] = (
+    tm_weather,
+    tm_weather_hourly,
+    tm_weather_asos,
+    ts_api_key_info,
+)
+
 TARGET_TABLES: tuple[sa.Table, ...] = (
     ts_ins_master,
     ts_ins_week,
