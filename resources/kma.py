@@ -1,25 +1,38 @@
 """KMA (기상청) client on the data.go.kr gateway, with a deterministic sample counterpart.
 
-Shared by every domain that needs weather (energy today, inspig's weather later). The gateway's
+Shared by every domain that needs weather: energy reads ASOS hourly observations, inspig the
+short-term forecast, the nowcast, the mid-term forecast and ASOS daily observations. The gateway's
 rules (encoded keys, error envelopes, retries, redaction) are those of `resources.http_source`.
 
-ASOS hourly observations (`AsosHourlyInfoService`) are served now; `asos_daily` and further KMA
-services are added as methods on `KmaResource` calling `_call`.
+Besides the operations (methods of `KmaResource`), this module holds the rules every KMA client
+needs: the lat/lon → forecast grid conversion (`latlon_to_grid`), the haversine distance, when
+each operation's data is available (`forecast_base`, `nowcast_base`, `midterm_tmfc`,
+`last_asos_day`), and a pool of service keys that moves to the next key when one is refused
+(`KeyPool`).
 """
 
 import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import dagster as dg
 import requests
 from pydantic import Field
 
-from resources.http_source import SourceError, gateway_error, http_get, retrying_session
-from resources.kst import today_kst
+from resources.http_source import (
+    GATEWAY_CODES,
+    SourceError,
+    gateway_error,
+    http_get,
+    retrying_session,
+)
+from resources.kst import as_kst, today_kst
+
+T = TypeVar("T")
 
 # KMA service resultCodes of a failure on the service side: 01 APPLICATION_ERROR, 02 DB_ERROR,
 # 04 HTTP_ERROR, 05 SERVICETIME_OUT. Others (10 parameters, 99 "data up to yesterday" …) stay.
@@ -142,9 +155,14 @@ class KmaResource(dg.ConfigurableResource):
         *,
         partition: str | None = None,
         plant: str | None = None,
+        key: str | None = None,
+        page_size: int = 999,
     ) -> list[dict[str, Any]]:
-        """Every item of a paged JSON operation (`<service>/<operation>`), all pages."""
-        key = self.service_key or ""
+        """Every item of a paged JSON operation (`<service>/<operation>`), all pages.
+
+        `key` (a key of a `KeyPool`) replaces the resource's own service key.
+        """
+        key = key or self.service_key or ""
         items: list[dict[str, Any]] = []
         page = 1
         while True:
@@ -153,16 +171,91 @@ class KmaResource(dg.ConfigurableResource):
                 "kma",
                 f"{self.base_url.rstrip('/')}/{operation}",
                 key,
-                {**params, "pageNo": page, "numOfRows": 999, "dataType": "JSON"},
+                {**params, "pageNo": page, "numOfRows": page_size, "dataType": "JSON"},
                 self.timeout_seconds,
                 partition=partition,
                 plant=plant,
             )
             page_items, total = parse_kma_page(text, partition=partition, plant=plant)
             items.extend(page_items)
-            if not page_items or page * 999 >= total:
+            if not page_items or page * page_size >= total:
                 return items
             page += 1
+
+    def vilage_fcst(
+        self, key: str, nx: int, ny: int, base: tuple[str, str], session: requests.Session
+    ) -> list[dict[str, Any]]:
+        """Short-term forecast items (`getVilageFcst`) of grid (nx, ny) issued at (date, HHMM)."""
+        return self._call(
+            session,
+            "VilageFcstInfoService_2.0/getVilageFcst",
+            {"base_date": base[0], "base_time": base[1], "nx": nx, "ny": ny},
+            plant=f"grid {nx},{ny}",
+            key=key,
+            page_size=1000,
+        )
+
+    def ultra_srt_ncst(
+        self, key: str, nx: int, ny: int, base: tuple[str, str], session: requests.Session
+    ) -> list[dict[str, Any]]:
+        """Nowcast items (`getUltraSrtNcst`) of grid (nx, ny) observed at base (date, HH00)."""
+        return self._call(
+            session,
+            "VilageFcstInfoService_2.0/getUltraSrtNcst",
+            {"base_date": base[0], "base_time": base[1], "nx": nx, "ny": ny},
+            plant=f"grid {nx},{ny}",
+            key=key,
+        )
+
+    def mid_ta(
+        self, key: str, reg_id: str, tm_fc: str, session: requests.Session
+    ) -> list[dict[str, Any]]:
+        """Mid-term temperature items (`getMidTa`: taMin3…taMax10) of a city region."""
+        return self._call(
+            session,
+            "MidFcstInfoService/getMidTa",
+            {"regId": reg_id, "tmFc": tm_fc},
+            plant=f"region {reg_id}",
+            key=key,
+        )
+
+    def mid_land_fcst(
+        self, key: str, reg_id: str, tm_fc: str, session: requests.Session
+    ) -> list[dict[str, Any]]:
+        """Mid-term land items (`getMidLandFcst`: rnSt3Am…rnSt10, wf3Am…wf10) of a land region."""
+        return self._call(
+            session,
+            "MidFcstInfoService/getMidLandFcst",
+            {"regId": reg_id, "tmFc": tm_fc},
+            plant=f"region {reg_id}",
+            key=key,
+        )
+
+    def asos_daily(
+        self,
+        key: str,
+        station: int,
+        first: dt.date,
+        last: dt.date,
+        session: requests.Session,
+    ) -> list[dict[str, Any]]:
+        """Daily ASOS items of `station` (`AsosDalyInfoService`), `last` clamped to yesterday."""
+        last = min(last, last_asos_day(today_kst()))
+        if last < first:
+            return []
+        return self._call(
+            session,
+            "AsosDalyInfoService/getWthrDataList",
+            {
+                "dataCd": "ASOS",
+                "dateCd": "DAY",
+                "startDt": first.strftime("%Y%m%d"),
+                "endDt": last.strftime("%Y%m%d"),
+                "stnIds": station,
+            },
+            plant=f"station {station}",
+            key=key,
+        )
 
     def asos_hourly(
         self,
@@ -213,7 +306,7 @@ def parse_kma_page(
     """
     envelope = gateway_error(text)
     if envelope:
-        raise SourceError("kma", envelope, partition=partition, plant=plant)
+        raise KmaResultError("kma", envelope, partition=partition, plant=plant)
     try:
         payload = json.loads(text)
     except ValueError:
@@ -226,12 +319,13 @@ def parse_kma_page(
     if code == "03":
         return [], 0
     if code != "00":
-        raise SourceError(
+        raise KmaResultError(
             "kma",
             f"resultCode {code or '(none)'}: {header.get('resultMsg', '')}",
             partition=partition,
             plant=plant,
             transient=code in TRANSIENT_KMA_CODES,
+            code=code,
         )
     body = response.get("body") or {}
     items = (body.get("items") or {}) if isinstance(body, dict) else {}
@@ -239,3 +333,166 @@ def parse_kma_page(
     if isinstance(rows, dict):
         rows = [rows]
     return list(rows or []), int(body.get("totalCount") or 0)
+
+
+class KmaResultError(SourceError):
+    """A KMA answer that is a failure.
+
+    A service resultCode other than 00 and 03 (`code`), or a gateway envelope inside a page.
+    """
+
+    def __init__(self, *args: Any, code: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.code = code
+
+
+# -- the key pool ---------------------------------------------------------------------------------
+# A key is spent for the day (or refused) when the gateway answers 401/403/429, or the answer's
+# code is 22 (request limit exceeded) or 99.
+KEY_REFUSED_STATUSES = (401, 403, 429)
+KEY_REFUSED_CODES = ("22", "99")
+
+
+def refuses_key(exc: SourceError) -> bool:
+    """Whether `exc` says the key used is exhausted or refused (another key may succeed)."""
+    if exc.status in KEY_REFUSED_STATUSES:
+        return True
+    if isinstance(exc, KmaResultError) and exc.code in KEY_REFUSED_CODES:
+        return True
+    return any(f"{code} {GATEWAY_CODES[code]}" in exc.cause for code in KEY_REFUSED_CODES)
+
+
+class KeysExhausted(SourceError):
+    """Every key of the pool was refused."""
+
+
+@dataclass
+class PoolKey:
+    """A service key of the pool: the key, who it belongs to (shown instead of the key), uses."""
+
+    key: str
+    label: str
+    used: int = 0
+    exhausted: str | None = None  # why it was set aside, once it was
+
+
+class KeyPool:
+    """Service keys used least-used first; a refused key is set aside and the call moves on.
+
+    `on_success(key)` runs after each successful call (the caller persists the count there).
+    """
+
+    def __init__(
+        self, keys: list[PoolKey], on_success: Callable[[PoolKey], None] | None = None
+    ) -> None:
+        self.keys = keys
+        self.on_success = on_success
+        self.calls = 0
+
+    @property
+    def usable(self) -> list[PoolKey]:
+        """Keys not set aside."""
+        return [k for k in self.keys if k.exhausted is None]
+
+    def call(self, fn: Callable[[str], T], what: str = "") -> T:
+        """`fn(key)` with the least-used usable key, the next one whenever a key is refused."""
+        while True:
+            usable = self.usable
+            if not usable:
+                raise KeysExhausted(
+                    "kma",
+                    f"every API key is exhausted ({len(self.keys)} key(s): "
+                    + ", ".join(f"{k.label}: {k.exhausted}" for k in self.keys)
+                    + ")"
+                    if self.keys
+                    else "no API key configured",
+                    plant=what or None,
+                    secrets=[k.key for k in self.keys],
+                )
+            key = min(usable, key=lambda k: k.used)  # stable: the first of equals
+            try:
+                result = fn(key.key)
+            except SourceError as exc:
+                if not refuses_key(exc):
+                    raise
+                key.exhausted = exc.cause
+                continue
+            key.used += 1
+            self.calls += 1
+            if self.on_success:
+                self.on_success(key)
+            return result
+
+
+# -- grids, stations and availability ---------------------------------------------------------
+# KMA's Lambert conformal conic projection of the 5 km forecast grid.
+_RE_KM, _GRID_KM, _SLAT1, _SLAT2, _OLON, _OLAT, _XO, _YO = 6371.00877, 5.0, 30, 60, 126, 38, 43, 136
+
+
+def latlon_to_grid(lat: float, lon: float) -> tuple[int, int]:
+    """The forecast grid (nx, ny) of a point (degrees), by KMA's Lambert projection."""
+    rad = math.pi / 180.0
+    re = _RE_KM / _GRID_KM
+    slat1, slat2, olon, olat = _SLAT1 * rad, _SLAT2 * rad, _OLON * rad, _OLAT * rad
+    sn = math.log(math.cos(slat1) / math.cos(slat2)) / math.log(
+        math.tan(math.pi / 4 + slat2 / 2) / math.tan(math.pi / 4 + slat1 / 2)
+    )
+    sf = math.tan(math.pi / 4 + slat1 / 2) ** sn * math.cos(slat1) / sn
+    ro = re * sf / math.tan(math.pi / 4 + olat / 2) ** sn
+    ra = re * sf / math.tan(math.pi / 4 + lat * rad / 2) ** sn
+    theta = lon * rad - olon
+    if theta > math.pi:
+        theta -= 2 * math.pi
+    if theta < -math.pi:
+        theta += 2 * math.pi
+    theta *= sn
+    return (
+        math.floor(ra * math.sin(theta) + _XO + 0.5),
+        math.floor(ro - ra * math.cos(theta) + _YO + 0.5),
+    )
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km (R = 6371 km)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+FORECAST_BASE_HOURS = (2, 5, 8, 11, 14, 17, 20, 23)
+
+
+def forecast_base(now: dt.datetime) -> tuple[str, str]:
+    """The latest short-term issuance (date, HHMM) available at `now`.
+
+    An issuance at HH00 is served from HH:10: the latest of 02, 05, …, 23 at or before now − 10
+    minutes; before 02:10 it is the previous day's 2300.
+    """
+    at = as_kst(now) - dt.timedelta(minutes=10)
+    hours = [h for h in FORECAST_BASE_HOURS if h <= at.hour]
+    if not hours:
+        return (at.date() - dt.timedelta(days=1)).strftime("%Y%m%d"), "2300"
+    return at.strftime("%Y%m%d"), f"{hours[-1]:02d}00"
+
+
+def nowcast_base(now: dt.datetime) -> tuple[str, str]:
+    """The latest nowcast (date, HH00) safely available at `now` (40 minutes after the hour)."""
+    at = as_kst(now) - dt.timedelta(minutes=40)
+    return at.strftime("%Y%m%d"), f"{at.hour:02d}00"
+
+
+def midterm_tmfc(now: dt.datetime) -> str:
+    """The latest mid-term issuance (YYYYMMDDHHMM) at `now`: 0600 from 06:30, 1800 from 18:30."""
+    at = as_kst(now)
+    minutes = at.hour * 60 + at.minute
+    if minutes >= 18 * 60 + 30:
+        return at.strftime("%Y%m%d") + "1800"
+    if minutes >= 6 * 60 + 30:
+        return at.strftime("%Y%m%d") + "0600"
+    return (at.date() - dt.timedelta(days=1)).strftime("%Y%m%d") + "1800"
+
+
+def last_asos_day(today: dt.date) -> dt.date:
+    """The last day ASOS daily data is served for: yesterday."""
+    return today - dt.timedelta(days=1)
