@@ -2,6 +2,7 @@
 
 from inspig_assets import assets, checks
 from inspig_assets.jobs import JOBS
+from inspig_assets.run_retention import run_retention_policy
 from inspig_assets.schedules import build_schedules
 from inspig_assets.sources import domain_resources
 from resources import load_settings, location_definitions
@@ -15,4 +16,5 @@ defs = location_definitions(
     jobs=JOBS,
     schedules=build_schedules(settings),
     resources=domain_resources(settings),
+    run_retention=run_retention_policy(settings.inspig_run_retention_days),
 )

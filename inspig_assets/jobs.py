@@ -12,6 +12,7 @@ from inspig_assets.options import RunOptions, RunRefused
 from inspig_assets.periods import ReportWeek, parse_ins_date
 from inspig_assets.productivity import StatPeriod, save_rows
 from inspig_assets.report import run_week
+from inspig_assets.run_retention import MONTH, WEEK, report_type_tags
 from inspig_assets.sources import InspigSampleResource, ProductivityApiResource
 from resources.farm_db import FarmDbResource
 from resources.kst import now_kst, today_kst
@@ -20,24 +21,27 @@ from resources.metadata import SOURCE, Stopwatch, partition_metadata
 # Every inspig job reads or writes the PigPlan Oracle database, which the web system shares: the
 # instance (deploy/dagster.yaml) limits runs carrying this tag.
 ORACLE_TAGS = {"platform/oracle": "inspig"}
+# Report runs also carry their report type, by which the run retention job keeps them.
+WEEKLY_TAGS = {**ORACLE_TAGS, **report_type_tags(WEEK)}
+MONTHLY_TAGS = {**ORACLE_TAGS, **report_type_tags(MONTH)}
 
 inspig_weekly_report_job = dg.define_asset_job(
     "inspig_weekly_report_job",
     selection=dg.AssetSelection.assets(ts_ins_weekly_report),
     description="Build the weekly farm reports of one week and schedule group.",
-    tags=ORACLE_TAGS,
+    tags=WEEKLY_TAGS,
 )
 inspig_productivity_weekly_job = dg.define_asset_job(
     "inspig_productivity_weekly_job",
     selection=dg.AssetSelection.assets(ts_productivity),
     description="Collect weekly productivity (PERIOD W) of the service farms.",
-    tags=ORACLE_TAGS,
+    tags=WEEKLY_TAGS,
 )
 inspig_productivity_monthly_job = dg.define_asset_job(
     "inspig_productivity_monthly_job",
     selection=dg.AssetSelection.assets(ts_productivity_monthly),
     description="Collect monthly productivity (PERIOD M) of every farm in use.",
-    tags=ORACLE_TAGS,
+    tags=MONTHLY_TAGS,
 )
 
 
@@ -135,6 +139,12 @@ def build_farm_report(
             week=week.label,
             farm_no=config.farm_no,
             sub_rows=result.sub_rows,
+            # The web API answers from these (year, weekNo, insDate, dtFrom, dtTo).
+            year=week.year,
+            week_no=week.week_no,
+            ins_date=answer["insDate"],
+            dt_from=answer["dtFrom"],
+            dt_to=answer["dtTo"],
         ),
     )
 
@@ -142,7 +152,7 @@ def build_farm_report(
 @dg.job(
     name="inspig_farm_report_job",
     description="Rebuild one farm's report for the week before ins_date (the web system calls it).",
-    tags=ORACLE_TAGS,
+    tags=WEEKLY_TAGS,
 )
 def inspig_farm_report_job() -> None:
     """One farm, one week."""
