@@ -16,6 +16,8 @@ from production_assets.checks import (
     REJECTED_ROWS_CHECK,
     REJECTED_ROWS_MAX_SHARE,
     REQUIRED_INDEXES_CHECK,
+    WAL_SIZE_CHECK,
+    wal_check,
 )
 from production_assets.databases import DatabaseFileError, DbFile, DbLayout, file_stats, row_count
 from production_assets.partitions import production_monthly_partitions
@@ -202,12 +204,21 @@ def _last_analyzed(context: dg.AssetExecutionContext) -> dict[str, float]:
     return dict(value.value) if value is not None else {}  # type: ignore[arg-type]
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[production_db_indexes], pool=FILES_POOL)
+# Not downstream of production_db_indexes: a file that step cannot handle must not stop ANALYZE
+# and the WAL check of the other files. A file is due again as soon as one of its indexes has no
+# statistics (an index built after the last ANALYZE), so the order of the two steps does not matter.
+@dg.asset(
+    group_name=GROUP,
+    kinds={"sqlite"},
+    deps=[production_live_db, production_archive_dbs],
+    pool=FILES_POOL,
+    check_specs=[dg.AssetCheckSpec(WAL_SIZE_CHECK, asset="production_db_statistics")],
+)
 def production_db_statistics(
     context: dg.AssetExecutionContext,
     config: StatisticsConfig,
     production_db: ProductionDbResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Query-planner statistics (ANALYZE) of every database file, refreshed at most once a day."""
     watch = Stopwatch()
     layout = production_db.layout()
@@ -246,9 +257,11 @@ def production_db_statistics(
         except DatabaseFileError as exc:
             errors[db.name] = str(exc)
             context.log.error(f"{db.name}: {exc}")
+    # Reported even when a file fails the step: the WAL of every other file is still checked.
+    yield wal_check(production_db, layout.files)
     _fail(errors, "ANALYZE")
     next_due = min(analyzed_at.values(), default=now) + interval_s
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata=partition_metadata(
             rows=rows,
             source=_source_label(production_db),

@@ -2,27 +2,31 @@
 
 The names below are the only place the checks are spelled: the integrity and required-index
 checks are reported by `production_db_indexes` itself (so they still say which file is broken when
-that step fails), the rejected-rows and rows-before-cutoff checks by `production_monthly_totals`,
-both through `check_specs` with these constants.
+that step fails), the WAL check by `production_db_statistics`, the rejected-rows and
+rows-before-cutoff checks by `production_monthly_totals`, all through `check_specs` with these
+constants.
 """
 
 import datetime as dt
+import sqlite3
+from collections.abc import Iterable
 
 import dagster as dg
 
 from production_assets import backups, maintenance
-from production_assets.databases import wal_size
-from production_assets.sources import FILES_POOL, ProductionDbResource
+from production_assets.databases import DatabaseFileError, DbFile, wal_size
+from production_assets.sources import ProductionDbResource
 from resources.kst import now_kst
 
 # Reported by production_db_indexes.
 INTEGRITY_CHECK = "integrity_ok"
 REQUIRED_INDEXES_CHECK = "required_indexes_present"
+# Reported by production_db_statistics.
+WAL_SIZE_CHECK = "wal_below_limit"
 # Reported by production_monthly_totals.
 REJECTED_ROWS_CHECK = "rejected_rows_below_threshold"
 LIVE_ROWS_BEFORE_CUTOFF_CHECK = "live_rows_before_cutoff"
 # The @asset_checks below.
-WAL_SIZE_CHECK = "wal_below_limit"
 FREE_DISK_CHECK = "free_disk_space"
 BACKUPS_CURRENT_CHECK = "backups_current"
 
@@ -30,25 +34,34 @@ REJECTED_ROWS_MAX_SHARE = 0.01
 BACKUP_MAX_AGE = dt.timedelta(hours=26)
 
 # The assets checked here, by key: assets.py imports the names above, so it is not imported here.
-STATISTICS_ASSET = "production_db_statistics"
 BACKUPS_ASSET = "production_db_backups"
 
 
-@dg.asset_check(asset=STATISTICS_ASSET, name=WAL_SIZE_CHECK, pool=FILES_POOL)
-def production_db_wal_check(production_db: ProductionDbResource) -> dg.AssetCheckResult:
-    """Each file's WAL stays under the limit; an oversized WAL is checkpointed first."""
+def wal_check(production_db: ProductionDbResource, files: Iterable[DbFile]) -> dg.AssetCheckResult:
+    """Each file's WAL stays under the limit; an oversized WAL is checkpointed first.
+
+    Reported by `production_db_statistics`. A file whose WAL cannot be checkpointed (unreadable,
+    not a database) is listed with its error and fails the check; the other files are still
+    checked.
+    """
     limit = int(production_db.wal_limit_mb * 1024**2)
-    sizes: dict[str, dict[str, int | bool]] = {}
-    for db in production_db.layout().files:
+    sizes: dict[str, dict[str, int | bool | str]] = {}
+    for db in files:
         before = wal_size(db.path)
-        entry: dict[str, int | bool] = {"before_bytes": before, "after_bytes": before}
+        entry: dict[str, int | bool | str] = {"before_bytes": before, "after_bytes": before}
         if before > limit and db.path.exists():
-            result = maintenance.checkpoint(db.path)
-            entry = {"before_bytes": before, "after_bytes": result.after_bytes, "busy": result.busy}
+            try:
+                result = maintenance.checkpoint(db.path)
+                entry = {"before_bytes": before, "after_bytes": result.after_bytes}
+                entry["busy"] = result.busy
+            except (DatabaseFileError, sqlite3.DatabaseError) as exc:
+                entry["error"] = f"checkpoint failed: {exc}"
         sizes[db.name] = entry
     return dg.AssetCheckResult(
+        check_name=WAL_SIZE_CHECK,
         passed=all(int(e["after_bytes"]) <= limit for e in sizes.values()),
         metadata={"limit_mb": production_db.wal_limit_mb, "wal": dg.MetadataValue.json(sizes)},
+        description="Each file's WAL stays under the limit; an oversized WAL is checkpointed.",
     )
 
 

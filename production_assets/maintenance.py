@@ -136,17 +136,25 @@ def heal_indexes(
 
 
 def has_statistics(path: Path, busy_timeout_s: float = 5.0) -> bool:
-    """True when the file carries planner statistics for the production table."""
+    """True when the file carries planner statistics for the production table and every index.
+
+    An index built after the last ANALYZE has none, so the file is due again.
+    """
     with reading(path, busy_timeout_s) as conn:
         exists = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_stat1'"
         ).fetchone()
         if not exists:
             return False
-        return (
-            conn.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl=? LIMIT 1", (TABLE,)).fetchone()
-            is not None
-        )
+        stats = conn.execute("SELECT idx FROM sqlite_stat1 WHERE tbl=?", (TABLE,))
+        analyzed = {r[0] for r in stats}
+        indexes = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=?", (TABLE,)
+            )
+        }
+        return bool(analyzed) and indexes <= analyzed
 
 
 def analyze(
