@@ -4,9 +4,11 @@ The PigPlan productivity API (or its local computation from the source tables) a
 sample of PigPlan farms.
 """
 
+import base64
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import dagster as dg
 import requests
@@ -16,8 +18,18 @@ from pydantic import Field
 from inspig_assets.productivity import PayloadError, StatPeriod, compute_local, rows_from_payload
 from inspig_assets.sample import SampleSpec, ensure_sample
 from resources.farm_db import FarmDbResource
+from resources.http_source import redact
 from resources.kst import today_kst
 from resources.settings import PlatformSettings
+
+
+def url_credentials(url: str) -> list[str]:
+    """The password in `url` and the Basic authorization token the HTTP library makes of it."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return []
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password)}"
+    return [parts.password, unquote(parts.password), base64.b64encode(pair.encode()).decode()]
 
 
 class ProductivitySourceError(RuntimeError):
@@ -57,30 +69,38 @@ class ProductivityApiResource(dg.ConfigurableResource):
         }
 
     def fetch_farm(self, farm_no: int, period: StatPeriod) -> list[dict[str, Any]]:
-        """One farm's rows of `period` from the API."""
+        """One farm's rows of `period` from the API.
+
+        Errors name the source, farm and period; the credentials the request carried (the
+        X-API-KEY header, a password in the base URL and the Basic header made from it) are
+        redacted from them before the answer's text is clipped.
+        """
         assert self.base_url
         url = f"{self.base_url.rstrip('/')}/statistics/productivity/period/{farm_no}"
         headers = {"X-API-KEY": self.api_key} if self.api_key else {}
         where = f"productivity API, farm {farm_no}, period {period.label}"
+        secrets = [self.api_key, *url_credentials(self.base_url)]
+
+        def fail(cause: str, limit: int = 300) -> ProductivitySourceError:
+            return ProductivitySourceError(f"{where}: {redact(cause, secrets)[:limit]}")
+
         try:
             response = requests.get(
                 url, params=self.request_params(period), headers=headers,
                 timeout=self.timeout_seconds,
             )  # fmt: skip
         except requests.RequestException as exc:
-            raise ProductivitySourceError(f"{where}: {type(exc).__name__}") from None
+            raise fail(f"{type(exc).__name__}: {exc}") from None
         if response.status_code != 200:
-            raise ProductivitySourceError(
-                f"{where}: HTTP {response.status_code}: {response.text[:200]}"
-            )
+            raise fail(f"HTTP {response.status_code}: {response.text}")
         try:
             payload = response.json()
         except ValueError:
-            raise ProductivitySourceError(f"{where}: the answer is not JSON") from None
+            raise fail("the answer is not JSON") from None
         try:
             rows = rows_from_payload(farm_no, period.period, payload)
         except PayloadError as exc:
-            raise ProductivitySourceError(f"{where}: {exc}") from None
+            raise fail(str(exc)) from None
         return [
             r
             for r in rows

@@ -1,14 +1,17 @@
 """Productivity: the API client against recorded payloads, and the local computation."""
 
+import base64
 import datetime as dt
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from inspig_assets import schema as t
 from inspig_assets.assets import ts_productivity, ts_productivity_monthly
@@ -179,3 +182,64 @@ def test_sample_made_before_ta_member_gets_approved_members(sample_db: FarmDbRes
     assert not ensure_sample(sample_db.get_engine(), spec, sample_db.insert_rows)
     with sample_db.begin() as conn:
         assert len(all_farms(conn)) == 12
+
+
+# -- secrets ---------------------------------------------------------------------------------
+API_KEY = "pk-Zq81xVw0-secret-7731"
+PASSWORD = "s3cr3t-pw!"
+
+
+def _echo(request: Request) -> Response:
+    """An API that copies the request (key headers first, the others, the URL) into its error."""
+    headers = dict(request.headers)
+    keys = {name: headers.pop(name, None) for name in ("X-Api-Key", "Authorization")}
+    echo = {"error": "bad request", "received": {**keys, **headers, "url": request.url}}
+    return Response(json.dumps(echo), status=400, content_type="application/json")
+
+
+def _fragments(secret: str, size: int = 6) -> list[str]:
+    return [secret[i : i + size] for i in range(len(secret) - size + 1)]
+
+
+def _leaks(text: str) -> list[str]:
+    basic = base64.b64encode(f"etl:{PASSWORD}".encode()).decode()
+    secrets = (*_fragments(API_KEY), *_fragments(PASSWORD), basic, quote(PASSWORD))
+    return [s for s in secrets if s in text]
+
+
+def _echo_api(httpserver: HTTPServer) -> ProductivityApiResource:
+    base = httpserver.url_for("/").replace("://", f"://etl:{quote(PASSWORD, safe='')}@")
+    return ProductivityApiResource(base_url=base, api_key=API_KEY, workers=1)
+
+
+def test_api_error_redacts_the_credentials_the_request_carried(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(PATH).respond_with_handler(_echo)
+    with pytest.raises(ProductivitySourceError) as info:
+        _echo_api(httpserver).fetch_farm(1387, PERIOD)
+    message = str(info.value)
+    # the echo reached the message (status, headers) but no piece of the key or the password did
+    assert "HTTP 400" in message and "bad request" in message and "X-Api-Key" in message
+    assert "productivity API, farm 1387, period 2026-W46" in message
+    assert _leaks(message) == [], message
+    assert "***" in message
+
+
+def test_no_event_log_line_or_check_metadata_holds_the_key(
+    sample_db: FarmDbResource, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request(PATH).respond_with_handler(_echo)
+    httpserver.expect_request(re.compile(r"/statistics/productivity/period/\d+")).respond_with_json(
+        PAYLOAD
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [ts_productivity],
+        partition_key="2026-11-09",
+        resources=inspig_resources(sample_db, _echo_api(httpserver)),
+        instance=instance,
+    )
+    (check,) = result.get_asset_check_evaluations()
+    failed = check.metadata["failed"].value
+    assert not check.passed and "HTTP 400" in failed["2026-W46/1387"]
+    records = instance.all_logs(result.run_id)
+    assert records and all(_leaks(str(record)) == [] for record in records)
