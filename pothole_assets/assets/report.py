@@ -5,10 +5,11 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
+import sqlalchemy as sa
 from pydantic import Field
 
 from pothole_assets import lake_io as lk
-from pothole_assets import report, schema, serving
+from pothole_assets import report, report_map, schema, serving
 from pothole_assets.assets.common import daily_backfill, day_metadata, run_metadata
 from pothole_assets.keys import GROUP, REPORT
 from pothole_assets.partitions import partition_days, pothole_daily_partitions
@@ -41,37 +42,50 @@ def already_sent(previous: Any) -> dict[str, Any]:
     )
 
 
+def read_addresses(warehouse: WarehouseResource) -> pd.DataFrame:
+    """Road name and district of every geocoded segment (the map names its roads with them)."""
+    table = schema.segment_address
+    with warehouse.begin() as conn:
+        result = conn.execute(sa.select(table.c.s_id, table.c.road_name, table.c.district))
+        return pd.DataFrame(result.fetchall(), columns=["s_id", "road_name", "district"])
+
+
+def no_data_reason(day: date, figures: dict[str, Any]) -> str:
+    """Why `day` has no report to mail."""
+    if not figures.get("readings"):
+        return f"{day}: no readings in {schema.pothole_segments.name} (the day's data is missing)"
+    return (
+        f"{day}: {figures['readings']:,} readings but no rows in {schema.REPAIR_PRIORITY} "
+        "(the view was not refreshed for the day)"
+    )
+
+
 def send_day(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     mailer: MailerResource,
     recipients: list[str],
-    segments: pd.DataFrame,
+    map_data: tuple[pd.DataFrame, pd.DataFrame],
     day: date,
-) -> tuple[str, str, int, dict[str, Any]]:
-    """Mail `day`'s report and record it; its subject, destination, top rows and figures."""
-    with warehouse.begin() as conn:
-        top = serving.top_priorities(conn, day)
-        figures = serving.daily_kpi(conn, day)
-        figures["complaints"] = serving.complaints_on(conn, day)
-    attachments = []
-    if len(top):
-        attachments.append(
-            Attachment(
-                f"pothole_map_{day.isoformat()}.png",
-                report.render_map(segments, top, day),
-                "image/png",
-                inline_cid=report.MAP_CID,
-            )
-        )
+    top: pd.DataFrame,
+    figures: dict[str, Any],
+) -> tuple[str, str]:
+    """Mail `day`'s report (its top rows, figures and map) and record it; subject, destination."""
+    segments, addresses = map_data
+    picture = Attachment(
+        f"pothole_map_{day.isoformat()}.png",
+        report_map.render_map(segments, top, addresses, day),
+        "image/png",
+        inline_cid=report.MAP_CID,
+    )
     subject = report.subject(day)
     destination = str(
         mailer.send(
             to=recipients,
             subject=subject,
-            html=report.render_html(day, top, figures, with_map=bool(attachments)),
+            html=report.render_html(day, top, figures),
             text=report.render_text(day, top),
-            attachments=attachments,
+            attachments=[picture],
         )
     )
     # recorded at once, in its own transaction: a later day's failure keeps this record
@@ -80,7 +94,7 @@ def send_day(
             conn, day, recipients, subject, destination, len(top), context.run.run_id
         )
     context.log.info(f"report {day} sent to {', '.join(recipients)} via {destination}")
-    return subject, destination, len(top), figures
+    return subject, destination
 
 
 @dg.asset(
@@ -108,30 +122,50 @@ def daily_pothole_report(
             "daily_pothole_report: no recipients (set POTHOLE_REPORT_TO)", allow_retries=False
         )
     warehouse.create_tables(schema.metadata)
-    segments = lk.read_segments(lake)
+    map_data = (lk.read_segments(lake), read_addresses(warehouse))
     days = partition_days(context)
     recipients = list(pothole.report_to)
     sent: dict[date, dict[str, Any]] = {}
+    not_sent: dict[date, str] = {}
     for day in days:
-        # A retry or re-execution of a range must not mail the days it already mailed.
+        # A retry or re-execution of a range must not mail the days it already mailed. A record
+        # without rows is a "no data" notice of an earlier version, not a report: it is replaced.
         with warehouse.begin() as conn:
             previous = serving.report_sent(conn, day)
-        if previous is not None and not config.resend:
+            top = serving.top_priorities(conn, day)
+            figures = serving.daily_kpi(conn, day)
+            figures["complaints"] = serving.complaints_on(conn, day)
+        if previous is not None and previous.top_rows > 0 and not config.resend:
             context.log.info(
                 f"report {day} was already sent at {previous.sent_at.isoformat()} "
                 f"(run {previous.run_id}); not sent again (run config resend: true sends it)"
             )
             sent[day] = already_sent(previous)
             continue
-        subject, destination, top_rows, figures = send_day(
-            context, warehouse, mailer, recipients, segments, day
+        if top.empty:
+            # Nothing is mailed or recorded: once the day's data is loaded, a re-run mails it.
+            not_sent[day] = no_data_reason(day, figures)
+            continue
+        subject, destination = send_day(
+            context, warehouse, mailer, recipients, map_data, day, top, figures
         )
         sent[day] = partition_metadata(
-            rows=top_rows,
+            rows=len(top),
             subject=subject,
             destination=destination,
-            status="sent again" if previous is not None else "sent",
+            status="sent again" if previous is not None and previous.top_rows else "sent",
             **{k: v for k, v in figures.items() if isinstance(v, int | str)},
+        )
+    if not_sent:
+        raise dg.Failure(
+            f"daily_pothole_report: no report for {len(not_sent)} day(s), nothing mailed or "
+            "recorded for them; re-run them once their data is loaded: "
+            + "; ".join(not_sent.values()),
+            metadata={
+                "days_not_sent": ", ".join(d.isoformat() for d in not_sent),
+                "days_sent": ", ".join(d.isoformat() for d in sent) or "-",
+            },
+            allow_retries=False,
         )
     day_metadata(context, REPORT, sent)
     return dg.MaterializeResult(

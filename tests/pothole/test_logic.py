@@ -93,9 +93,7 @@ def test_road_grade_weights_and_equal_width_bins() -> None:
     assert not per_segment.loc["x_0000", "matched"]
 
 
-def test_report_without_rows_says_so() -> None:
-    html = report.render_html(DAY, pd.DataFrame(), {}, with_map=False)
-    assert "No data available for 2026-04-02" in html
+def test_report_subject_names_the_day() -> None:
     assert report.subject(DAY) == "[포트홀 탐지] 일일 리포트 - 2026-04-02"
 
 
@@ -114,7 +112,7 @@ def test_report_rows_fall_back_to_dash_without_address() -> None:
             }
         ]
     )
-    html = report.render_html(DAY, top, {"impacts": 12, "impacts_change": -3}, with_map=True)
+    html = report.render_html(DAY, top, {"impacts": 12, "impacts_change": -3})
     assert "- (34.7000, 127.6000)" in html and "82.0" in html and "1건" in html
     assert "12 (-3 vs 전일)" in html and 'src="cid:pothole-map"' in html
 

@@ -1,4 +1,8 @@
-"""The daily report mails each day once: retries and re-executions skip the days already sent."""
+"""The daily report: each day mailed once, a day without data never marked sent, a readable map.
+
+Retries and re-executions skip the days already sent; a day without readings is mailed once its
+data is loaded; the map names the top segments as the table does, on the road network, in Korean.
+"""
 
 import datetime as dt
 import os
@@ -31,12 +35,12 @@ def _expected(*days: str) -> list[str]:
     return [f"[포트홀 탐지] 일일 리포트 - {day}" for day in days]
 
 
-def _seed_days(lake: LakeResource, warehouse: WarehouseResource) -> None:
-    """The sample network in the lake and ten of its segments loaded for each day."""
+def _seed_days(lake: LakeResource, warehouse: WarehouseResource, loaded: list[str] = DAYS) -> None:
+    """The sample network in the lake and ten of its segments loaded for each of `loaded`."""
     lk.ensure_sample_reference(lake)
     segments = geo.with_midpoints(lk.read_segments(lake)).head(10)
     warehouse.create_tables(schema.metadata)
-    days = [dt.date.fromisoformat(d) for d in DAYS]
+    days = [dt.date.fromisoformat(d) for d in loaded]
     with warehouse.begin() as conn:
         serving.ensure_month_partitions(conn, days)
     frames = [
@@ -186,3 +190,83 @@ def test_reexecution_after_a_failed_send_mails_only_the_days_not_yet_sent(
             DAYS[0]: failed.run_id,
             DAYS[1]: retried.run_id,
         }
+
+
+# -- a day without readings ------------------------------------------------------------------------
+def _parts(message: Message) -> dict[str, Message]:
+    """The message's leaf parts by content type."""
+    return {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
+
+
+def _html(message: Message) -> str:
+    part = _parts(message)["text/html"]
+    return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+
+
+def test_a_day_without_readings_is_not_marked_sent_and_its_real_report_is_mailed_later(
+    local_lake: LakeResource, warehouse: WarehouseResource, smtp_server
+) -> None:
+    # the second day's file held no readings: only the first day has segment rows
+    _seed_days(local_lake, warehouse, loaded=DAYS[:1])
+    resources = {
+        "lake": local_lake,
+        "warehouse": warehouse,
+        "mailer": smtp_server.mailer(),
+        "pothole": PotholeResource(report_to=["roads@example.com"]),
+    }
+    assert dg.materialize([mvw_dashboard_repair_priority], resources=resources, tags=RANGE).success
+
+    first = _report(resources, raise_on_error=False)
+    # the day with data is mailed; the empty day is neither mailed nor recorded, and the run
+    # fails naming it, so the operator sees it (and the failure alert carries the reason)
+    assert not first.success
+    assert _subjects(smtp_server.messages) == _expected(DAYS[0])
+    (failure,) = first.get_step_failure_events()
+    message = failure.step_failure_data.error.message
+    assert f"{DAYS[1]}: no readings in pothole_segments" in message
+    assert DAYS[0] not in message
+    log = warehouse.read_frame("SELECT report_date FROM pothole_report_sent")
+    assert [d.isoformat() for d in log["report_date"]] == DAYS[:1]
+
+    # the day's real data arrives and the range is run again: the real report is mailed
+    _seed_days(local_lake, warehouse, loaded=DAYS[1:])
+    assert dg.materialize([mvw_dashboard_repair_priority], resources=resources, tags=RANGE).success
+    again = _report(resources)
+    assert again.success
+    assert _subjects(smtp_server.messages) == _expected(*DAYS)
+    statuses = {
+        e.materialization.partition: e.materialization.metadata["status"].value
+        for e in again.get_asset_materialization_events()
+    }
+    assert statuses == {DAYS[0]: "already sent", DAYS[1]: "sent"}
+    mailed = smtp_server.messages[1]
+    body = _html(mailed)
+    assert "보수 우선순위 TOP 5" in body and "No data" not in body
+    assert body.count("<tr style=") == 5  # the five ranked rows of the day
+    picture = _parts(mailed)["image/png"]
+    assert picture["Content-ID"] == "<pothole-map>"
+    assert picture.get_payload(decode=True).startswith(b"\x89PNG")
+
+
+def test_a_no_data_notice_recorded_by_an_earlier_version_does_not_block_the_real_report(
+    report_resources: dict[str, object], smtp_server, warehouse: WarehouseResource
+) -> None:
+    # an earlier version mailed "No data available" for the second day and recorded it as sent
+    with warehouse.begin() as conn:
+        serving.record_report_sent(
+            conn,
+            dt.date.fromisoformat(DAYS[1]),
+            ["roads@example.com"],
+            _expected(DAYS[1])[0],
+            "smtp",
+            0,
+            "an-earlier-run",
+        )
+    result = _report(report_resources)
+    assert result.success
+    assert _subjects(smtp_server.messages) == _expected(*DAYS)
+    log = warehouse.read_frame("SELECT report_date, top_rows FROM pothole_report_sent")
+    assert dict(zip(log["report_date"].astype(str), log["top_rows"], strict=True)) == {
+        DAYS[0]: 5,
+        DAYS[1]: 5,
+    }
