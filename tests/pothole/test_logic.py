@@ -37,8 +37,10 @@ def test_loader_keeps_good_rows_and_sets_bad_ones_aside(
         [pothole_segments],
         partition_key=DAY.isoformat(),
         resources={"lake": local_lake, "warehouse": warehouse},
+        raise_on_error=False,
     )
-    assert result.success
+    # the good rows are loaded; the day fails its blocking checks, so nothing downstream runs
+    assert not result.success
     rows = warehouse.read_frame("SELECT s_id, impact_count FROM pothole_segments ORDER BY s_id")
     assert rows.values.tolist() == [["L1_0000", 2], ["L1_0001", 0]]
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
@@ -65,11 +67,15 @@ def test_day_over_day_change_above_half_fails_its_check(
             [pothole_segments],
             partition_key=day.isoformat(),
             resources={"lake": local_lake, "warehouse": warehouse},
+            raise_on_error=False,
         )
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     change = checks["day_over_day_row_change_within_50pct"]
     assert not change.passed
-    assert change.severity == dg.AssetCheckSeverity.WARN
+    # 4 rows after 10: a 60% change stops the day before it is reported
+    assert change.severity == dg.AssetCheckSeverity.ERROR and change.blocking
+    assert "2026-04-02: 4 rows vs 10 on 2026-04-01 (60% change, limit 50%)" in change.description
+    assert not result.success
 
 
 def test_road_grade_weights_and_equal_width_bins() -> None:
@@ -151,6 +157,7 @@ def test_distances_are_metres_to_the_line_not_degrees_to_midpoints() -> None:
 def test_a_failed_send_fails_the_report_step(
     local_lake: LakeResource, warehouse: WarehouseResource
 ) -> None:
+    from pothole_assets import schema, serving
     from pothole_assets.assets import daily_pothole_report, mvw_dashboard_repair_priority
     from pothole_assets.sources import PotholeResource
     from resources import MailerResource
@@ -158,6 +165,17 @@ def test_a_failed_send_fails_the_report_step(
     from tests.conftest import free_port
 
     lk.ensure_sample_reference(local_lake)
+    # one loaded segment: a day without rows has no report to send
+    segment = geo.with_midpoints(lk.read_segments(local_lake)).head(1)
+    warehouse.create_tables(schema.metadata)
+    with warehouse.begin() as conn:
+        serving.ensure_month_partitions(conn, [DAY])
+    warehouse.copy_frame(
+        segment[["s_id", "centroid_lon", "centroid_lat"]].assign(
+            date=DAY, impact_count=2, total_count=40
+        ),
+        "pothole_segments",
+    )
     resources = {
         "lake": local_lake,
         "warehouse": warehouse,
