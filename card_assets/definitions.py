@@ -1,6 +1,18 @@
-"""Code location 'card': shared resources, failure alerts and run retention (no assets yet)."""
+"""Code location 'card': the 2-hourly sales-org extracts and per-user card pages."""
 
+from card_assets import assets, checks
+from card_assets.jobs import JOBS
+from card_assets.schedules import build_schedules
+from card_assets.sources import domain_resources
 from resources import load_settings, location_definitions
 
 settings = load_settings()
-defs = location_definitions("card", settings)
+defs = location_definitions(
+    "card",
+    settings,
+    asset_modules=[assets],
+    check_modules=[checks],
+    jobs=JOBS,
+    schedules=build_schedules(settings),
+    resources=domain_resources(settings),
+)
