@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-import pandas as pd
+from pydantic import Field
 
-from production_assets import backups, maintenance
+from production_assets import backups, maintenance, month_store
 from production_assets.checks import (
     INTEGRITY_CHECK,
     LIVE_ROWS_BEFORE_CUTOFF_CHECK,
@@ -22,8 +22,6 @@ from production_assets.checks import (
 from production_assets.databases import DatabaseFileError, DbFile, DbLayout, file_stats, row_count
 from production_assets.partitions import production_monthly_partitions
 from production_assets.schema import MONTHLY_VIEW_SQL, metadata
-from production_assets.schema import production_monthly_totals as monthly_table
-from production_assets.schema import production_rejected_records as rejected_table
 from production_assets.sources import FILES_POOL, ProductionDbResource
 from production_assets.summaries import MonthlyTotals, monthly_totals
 from resources.kst import KST, as_kst, now_kst
@@ -345,6 +343,16 @@ def _month_start(value: dt.datetime) -> dt.date:
     return as_kst(value).date()
 
 
+class MonthlyTotalsConfig(dg.Config):
+    """Database files accepted as gone on purpose: their months are recomputed without them.
+
+    Without it, a month computed earlier from a file that no longer exists fails, naming the file,
+    and its warehouse rows stay as they were.
+    """
+
+    accept_missing_files: list[str] = Field(default_factory=list)
+
+
 @dg.asset(
     group_name=GROUP,
     kinds={"sqlite", "postgres"},
@@ -358,6 +366,7 @@ def _month_start(value: dt.datetime) -> dt.date:
 )
 def production_monthly_totals(
     context: dg.AssetExecutionContext,
+    config: MonthlyTotalsConfig,
     production_db: ProductionDbResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
@@ -366,17 +375,32 @@ def production_monthly_totals(
     window = context.partition_time_window
     start, end = _month_start(window.start), _month_start(window.end)
     layout = production_db.layout()
+    warehouse.create_tables(metadata)
+    warehouse.execute(MONTHLY_VIEW_SQL)
+    present = {db.name for db in layout.files} | set(config.accept_missing_files)
+    vanished = month_store.months_of_vanished_files(warehouse, start, end, present)
+    if vanished:
+        details = "; ".join(f"{name} (months {', '.join(m)})" for name, m in vanished.items())
+        raise dg.Failure(
+            description=(
+                f"monthly totals {start}..{end}: computed earlier from file(s) that no longer "
+                f"exist in {layout.db_dir}: {details}. Their warehouse rows are kept; put the "
+                "file(s) back, or list them in accept_missing_files to recompute without them."
+            ),
+            metadata={"missing_files": dg.MetadataValue.json(vanished)},
+            allow_retries=False,
+        )
+    # Every input is read (and every check computed) before anything is written.
     try:
         totals = monthly_totals(layout, start.isoformat(), end.isoformat())
     except DatabaseFileError as exc:
         raise dg.Failure(
-            description=f"monthly totals {start}..{end}: {exc}", allow_retries=False
+            description=f"monthly totals {start}..{end}: {exc}; the warehouse rows are unchanged",
+            allow_retries=False,
         ) from exc
-    frame, rejected = _frames(totals, start, end, now_kst())
-    warehouse.create_tables(metadata)
-    warehouse.execute(MONTHLY_VIEW_SQL)
-    written = warehouse.replace_partition(frame, monthly_table, "month", start, end)
-    warehouse.replace_partition(rejected, rejected_table, "month", start, end)
+    check_results = _totals_checks(totals, layout, production_db)
+    rows = month_store.frames(totals, now_kst())
+    written = month_store.replace_window(warehouse, rows, start, end)
 
     source_rows = sum(totals.rows_by_file.values())
     by_month = totals.by_month()
@@ -396,7 +420,7 @@ def production_monthly_totals(
             batch_count=int(sum(f["batch_count"] for f in by_month.values())),
             cutoff=layout.cutoff or "-",
         ),
-        check_results=_totals_checks(totals, layout, production_db),
+        check_results=check_results,
     )
 
 
@@ -407,45 +431,21 @@ def _reasons(totals: MonthlyTotals) -> dict[str, int]:
     return counts
 
 
-def _frames(
-    totals: MonthlyTotals, start: dt.date, end: dt.date, now: dt.datetime
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of the totals table and of the rejected-records table for the window."""
-    frame = pd.DataFrame(
-        {
-            "month": [dt.date.fromisoformat(f"{i.year_month}-01") for i in totals.items],
-            "item_code": [i.item_code for i in totals.items],
-            "item_name": [i.item_name for i in totals.items],
-            "total_production": [i.total_production for i in totals.items],
-            "batch_count": [i.batch_count for i in totals.items],
-            "avg_batch_size": [i.avg_batch_size for i in totals.items],
-            "computed_at": [now] * len(totals.items),
-        },
-        columns=[c.name for c in monthly_table.columns],
-    )
-    rejected = pd.DataFrame(
-        {
-            "month": [_month_of(r.production_date, start, end) for r in totals.rejected],
-            "source_file": [r.source_file for r in totals.rejected],
-            "record_id": [r.record_id for r in totals.rejected],
-            "production_date": [r.production_date for r in totals.rejected],
-            "item_code": [r.item_code for r in totals.rejected],
-            "good_quantity": [r.good_quantity for r in totals.rejected],
-            "reason": [r.reason for r in totals.rejected],
-            "detected_at": [now] * len(totals.rejected),
-        },
-        columns=[c.name for c in rejected_table.columns],
-    )
-    return frame, rejected
-
-
 def _totals_checks(
     totals: MonthlyTotals, layout: DbLayout, production_db: ProductionDbResource
 ) -> list[dg.AssetCheckResult]:
     """The checks `production_monthly_totals` reports with each materialization."""
     source_rows = sum(totals.rows_by_file.values())
     share = len(totals.rejected) / max(1, source_rows + len(totals.rejected))
-    live_before = maintenance.live_rows_before_cutoff(layout, production_db.busy_timeout_seconds)
+    try:
+        live_before = maintenance.live_rows_before_cutoff(
+            layout, production_db.busy_timeout_seconds
+        )
+        live_error = None
+    except DatabaseFileError as exc:
+        # A broken live file does not fail months the archives hold: the check says why it
+        # could not compare.
+        live_before, live_error = maintenance.RowsBeforeCutoff(), str(exc)
     return [
         dg.AssetCheckResult(
             check_name=REJECTED_ROWS_CHECK,
@@ -455,9 +455,12 @@ def _totals_checks(
         ),
         dg.AssetCheckResult(
             check_name=LIVE_ROWS_BEFORE_CUTOFF_CHECK,
-            passed=live_before.not_in_archive == 0 and not live_before.unreadable,
+            passed=live_before.not_in_archive == 0
+            and not live_before.unreadable
+            and not live_error,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
+                "live_file_unreadable": live_error or "-",
                 "rows": live_before.rows,
                 "rows_not_in_any_archive": live_before.not_in_archive,
                 "archives_not_compared": ", ".join(live_before.unreadable) or "-",
@@ -469,12 +472,3 @@ def _totals_checks(
             ),
         ),
     ]
-
-
-def _month_of(production_date: str, start: dt.date, end: dt.date) -> dt.date:
-    """The window month a rejected row fell into by string order (its own date is unusable)."""
-    try:
-        month = dt.date.fromisoformat(f"{production_date[:7]}-01")
-    except ValueError:
-        return start
-    return month if start <= month < end else start

@@ -17,7 +17,8 @@ production_monthly_totals = sa.Table(
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# Rows that cannot be placed in a month, kept aside with their reason, by the window they fell in.
+# Rows that cannot be placed in a month, kept aside with their reason, under the month their raw
+# date names (month_store.rejected_month).
 production_rejected_records = sa.Table(
     "production_rejected_records",
     metadata,
@@ -41,3 +42,14 @@ SELECT month,
 FROM production_monthly_totals
 GROUP BY month
 """
+
+# Which files each month's totals were computed from, with the rows each contributed: a file that
+# served a month and is gone later is named instead of its months being rebuilt without it.
+production_monthly_sources = sa.Table(
+    "production_monthly_sources",
+    metadata,
+    sa.Column("month", sa.Date, primary_key=True),
+    sa.Column("source_file", sa.String(100), primary_key=True),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -82,6 +82,14 @@ def build_db_change_sensor(
         )
         for name, message in outcome.errors.items():
             context.log.error(f"{name}: {message} (will be retried on the next evaluation)")
+        gone = ""
+        if outcome.vanished:
+            gone = (
+                f"{', '.join(outcome.vanished)} disappeared from {production_db.folder()}: "
+                "its months are not rebuilt without it (put it back, or recompute them with "
+                "accept_missing_files)"
+            )
+            context.log.error(gone)
         run_requests = _run_requests(context, outcome)
         if not run_requests:
             pending = [n for n, e in outcome.events.items() if e in ("pending", "unstable")]
@@ -90,6 +98,7 @@ def build_db_change_sensor(
                 if pending
                 else "no settled change in the database files"
             )
+            reason = f"{gone}; {reason}" if gone else reason
             return dg.SensorResult(skip_reason=dg.SkipReason(reason), cursor=outcome.cursor)
         return dg.SensorResult(run_requests=run_requests, cursor=outcome.cursor)
 

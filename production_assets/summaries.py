@@ -56,6 +56,8 @@ class MonthlyTotals:
     items: list[ItemMonth] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
     rows_by_file: dict[str, int] = field(default_factory=dict)
+    # {year_month: {file: rows}}: which files each month was computed from.
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def by_month(self) -> dict[str, dict[str, float]]:
         """Per month: total, batch count and weighted average batch size."""
@@ -142,12 +144,16 @@ WHERE production_date >= ? AND production_date < ?
 
 def item_months(
     conn: sqlite3.Connection, months: list[tuple[str, str, str]]
-) -> list[tuple[str, str, float, int]]:
-    """(year_month, item_code, total, batches) of the rows in each month's range."""
+) -> list[tuple[str, str, float, int, str | None]]:
+    """(year_month, item_code, total, batches, name) of the rows in each month's range.
+
+    The name is the item's name on its latest row of that month (names can change; the newest
+    wins), so a month's figures do not depend on which other months a run covers.
+    """
     return [
-        (ym, code, float(total), int(count))
+        (ym, code, float(total), int(count), _latest_name(conn, code, start, end))
         for ym, start, end in months
-        for code, total, count in conn.execute(ITEM_MONTH_SQL, (start, end))
+        for code, total, count in conn.execute(ITEM_MONTH_SQL, (start, end)).fetchall()
     ]
 
 
@@ -162,16 +168,14 @@ def monthly_totals(
             require_table(conn, db.path)
             months, gaps = month_ranges(lo, hi)
             rows = item_months(conn, months)
-            names = {
-                code: _latest_name(conn, code, lo, hi) for code in sorted({r[1] for r in rows})
-            }
             rejected = [r for gap in gaps for r in conn.execute(GAP_ROWS_SQL, gap)]
         result.rows_by_file[db.name] = sum(r[3] for r in rows)
         result.rejected.extend(
             RejectedRow(db.name, int(r[0]), r[1], r[2], r[3], REJECT_REASON) for r in rejected
         )
-        for ym, code, total, count in rows:
-            name = names[code]
+        for ym, code, total, count, name in rows:
+            month_files = result.sources.setdefault(ym, {})
+            month_files[db.name] = month_files.get(db.name, 0) + count
             key = (ym, code)
             if key in merged:
                 merged[key].total_production += total
@@ -205,6 +209,7 @@ def _item_hash(code: str) -> int:
 
 
 Fingerprint = list[int]
+FINGERPRINT_SIZE = 5
 
 
 def _month_span(conn: sqlite3.Connection, db: DbFile) -> tuple[str, str] | None:
@@ -228,23 +233,26 @@ def _month_span(conn: sqlite3.Connection, db: DbFile) -> tuple[str, str] | None:
 def month_fingerprints(db: DbFile, busy_timeout_s: float = 5.0) -> dict[str, Fingerprint]:
     """An additive digest per month of what `db` contributes to the monthly totals.
 
-    The digest is [batches, total in thousandths, Σ h(item)·batches, Σ h(item)·total] (the last two
-    mod 2^61-1), so digests of several files add up to the digest of their union: rows moving from
-    the live file into an archive change nothing, and so does the ERP rewriting identical rows.
+    The digest is [batches, total in thousandths, Σ h(item)·batches, Σ h(item)·total, Σ h(item,
+    name)] (the last three mod 2^61-1), so digests of several files add up to the digest of their
+    union: rows moving from the live file into an archive change nothing, and so does the ERP
+    rewriting identical rows. The item's name (its latest in the month, as the totals show it) is
+    part of it: renaming an item changes its months.
     """
     with long_reading(db.path, busy_timeout_s, shared=db.kind == "live") as conn:
         require_table(conn, db.path)
         span = _month_span(conn, db)
         rows = item_months(conn, month_ranges(*span)[0]) if span else []
     months: dict[str, Fingerprint] = {}
-    for ym, code, total, count in rows:
-        acc = months.setdefault(ym, [0, 0, 0, 0])
+    for ym, code, total, count, name in rows:
+        acc = months.setdefault(ym, [0] * FINGERPRINT_SIZE)
         milli = round(total * 1000)
         weight = _item_hash(code)
         acc[0] += count
         acc[1] += milli
         acc[2] = (acc[2] + weight * count) % _P
         acc[3] = (acc[3] + weight * milli) % _P
+        acc[4] = (acc[4] + _item_hash(f"{code}\0{name}")) % _P
     return months
 
 
@@ -253,11 +261,9 @@ def combine_fingerprints(per_file: dict[str, dict[str, Fingerprint]]) -> dict[st
     months: dict[str, Fingerprint] = {}
     for file_months in per_file.values():
         for ym, fp in file_months.items():
-            acc = months.setdefault(ym, [0, 0, 0, 0])
-            acc[0] += fp[0]
-            acc[1] += fp[1]
-            acc[2] = (acc[2] + fp[2]) % _P
-            acc[3] = (acc[3] + fp[3]) % _P
+            acc = months.setdefault(ym, [0] * FINGERPRINT_SIZE)
+            for n, value in enumerate(fp):
+                acc[n] = acc[n] + value if n < 2 else (acc[n] + value) % _P
     return months
 
 

@@ -9,7 +9,7 @@ Dagster imports.
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from production_assets.databases import DatabaseFileError, DbLayout, signature
 from production_assets.summaries import changed_months, month_fingerprints
@@ -56,7 +56,8 @@ def advance(
     """One check of one file: returns the new state and what happened.
 
     Events: `unchanged`, `pending` (a change is settling), `unstable` (still changing after
-    MAX_STABILIZATION_RESTARTS restarts; kept pending), `stable` (act on it now), `missing`.
+    MAX_STABILIZATION_RESTARTS restarts; kept pending), `stable` (act on it now), `missing`;
+    `evaluate` adds `vanished` for an archive that is no longer in the folder.
     """
     state = FileWatch(**asdict(watch))
     if sig is None:
@@ -91,6 +92,8 @@ class WatchOutcome:
     changed_months: list[str]
     events: dict[str, str]
     errors: dict[str, str]
+    # Archives seen before and no longer in the folder; their months are not requested.
+    vanished: list[str] = field(default_factory=list)
 
 
 def evaluate(
@@ -141,9 +144,18 @@ def evaluate(
         elif kept is not None:
             new_prints[db.name] = kept
         new_watch[db.name] = watch.to_json()
+    # An archive that disappeared keeps its state: its months must not look emptied (the summaries
+    # refuse to rebuild them without it), and if it comes back unchanged nothing is requested.
+    present = {db.name for db in layout.files}
+    vanished = sorted(name for name in old_watch if name not in present)
+    for name in vanished:
+        new_watch[name] = old_watch[name]
+        if name in old_prints:
+            new_prints[name] = old_prints[name]
+        events[name] = "vanished"
     months = changed_months(
         {k: v["months"] for k, v in old_prints.items()},
         {k: v["months"] for k, v in new_prints.items()},
     )
     new_cursor = json.dumps({"files": new_watch, "fingerprints": new_prints}, sort_keys=True)
-    return WatchOutcome(new_cursor, fired, months, events, errors)
+    return WatchOutcome(new_cursor, fired, months, events, errors, vanished)
