@@ -5,15 +5,19 @@ data is loaded; the map names the top segments as the table does, on the road ne
 """
 
 import datetime as dt
+import math
 import os
+import re
+import warnings
 from email.header import decode_header, make_header
 from email.message import Message
 
 import dagster as dg
 import pandas as pd
 import pytest
+from matplotlib.collections import LineCollection, PathCollection
 
-from pothole_assets import geo, schema, serving
+from pothole_assets import geo, report_map, schema, serving
 from pothole_assets import lake_io as lk
 from pothole_assets.assets import daily_pothole_report, mvw_dashboard_repair_priority
 from pothole_assets.sources import PotholeResource
@@ -270,3 +274,123 @@ def test_a_no_data_notice_recorded_by_an_earlier_version_does_not_block_the_real
         DAYS[0]: 5,
         DAYS[1]: 5,
     }
+
+
+# -- the map ---------------------------------------------------------------------------------------
+HANGUL = re.compile("[가-힣]")
+LON_50M = 0.000547  # 50 m of longitude at 34.76°N: 50 / (111,195 m · cos 34.76°)
+LAT_50M = 0.00045  # 50 m of latitude: 50 / 111,195 m
+
+
+def _road(link: str, lon: float, lat: float, d_lon: float, d_lat: float) -> pd.DataFrame:
+    """Forty 50 m segments of one link, from (lon, lat) in steps of (d_lon, d_lat)."""
+    return pd.DataFrame(
+        {
+            "s_id": [f"{link}_{i:04d}" for i in range(40)],
+            "link_id": link,
+            "start_lon": [lon + i * d_lon for i in range(40)],
+            "start_lat": [lat + i * d_lat for i in range(40)],
+            "end_lon": [lon + (i + 1) * d_lon for i in range(40)],
+            "end_lat": [lat + (i + 1) * d_lat for i in range(40)],
+        }
+    )
+
+
+def _hand_made_map_data() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Two crossing 2 km roads and one 10 km east; five ranked segments on the crossing roads."""
+    segments = pd.concat(
+        [
+            _road("A", 127.65, 34.76, LON_50M, 0.0),  # 여수로, west to east
+            _road("B", 127.66, 34.751, 0.0, LAT_50M),  # 시청로, south to north
+            _road("C", 127.76, 34.76, LON_50M, 0.0),  # 먼도로, 10 km east: off the map
+        ],
+        ignore_index=True,
+    )
+    names = {"A": "여수로", "B": "시청로", "C": "먼도로"}
+    addresses = pd.DataFrame(
+        {
+            "s_id": segments["s_id"],
+            "road_name": segments["link_id"].map(names),
+            "district": "여수시",
+        }
+    )
+    # B_0020 was never given an address: the table shows its coordinates instead
+    addresses.loc[addresses["s_id"] == "B_0020", ["road_name", "district"]] = None
+    mid = geo.with_midpoints(segments).set_index("s_id")
+    ranked = ["A_0005", "A_0030", "B_0010", "B_0035", "B_0020"]
+    top = pd.DataFrame(
+        {
+            "s_id": ranked,
+            "priority_rank": [1, 2, 3, 4, 5],
+            "centroid_lon": mid.loc[ranked, "centroid_lon"].to_numpy(),
+            "centroid_lat": mid.loc[ranked, "centroid_lat"].to_numpy(),
+            "priority_score": [90.0, 80.0, 70.0, 60.0, 50.0],
+            "complaint_count": 0,
+        }
+    ).merge(addresses, on="s_id", how="left")
+    return segments, top, addresses
+
+
+def test_the_map_names_the_top_segments_in_korean_on_the_road_network_with_a_scale() -> None:
+    segments, top, addresses = _hand_made_map_data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = report_map.render_map(segments, top, addresses, dt.date(2026, 2, 10))
+        fig = report_map.build_map(segments, top, addresses, dt.date(2026, 2, 10))
+        fig.canvas.draw()
+    assert png.startswith(b"\x89PNG")
+    # every Hangul glyph is in the font (matplotlib warns "Glyph … missing from font(s)")
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    (ax,) = fig.axes
+
+    # each point says its rank and the road name and district the table shows; a segment
+    # without an address shows the table's coordinates: B_0020's midpoint is 34.751 + 20.5 ·
+    # 0.00045 = 34.760225 -> "(34.7602, 127.6600)"
+    labels = [t for t in ax.texts if t.get_gid() == "point-label"]
+    assert [t.get_text() for t in labels] == [
+        "1위 여수로 (여수시)",
+        "2위 여수로 (여수시)",
+        "3위 시청로 (여수시)",
+        "4위 시청로 (여수시)",
+        "5위 (34.7602, 127.6600)",
+    ]
+    assert "A_0005" not in " ".join(t.get_text() for t in ax.texts)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+    # the network: every segment drawn, and the roads in view named once each (not the far one)
+    (network,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(network.get_segments()) == 120
+    assert sorted(t.get_text() for t in ax.texts if t.get_gid() == "road-name") == [
+        "시청로",
+        "여수로",
+    ]
+
+    # the scale bar: the points span ~1.25 km, the window is at least 3 km wide, so a quarter of
+    # it rounds down to 500 m; the map is in metres, so 1 and 2 (25 segments apart) are 1,250 m
+    (scale,) = [a for a in ax.artists if a.get_gid() == "scale-bar"]
+    assert scale.txt_label.get_text() == "500 m"
+    assert scale.size_bar.get_children()[0].get_width() == 500
+    (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    one, two = points.get_offsets()[:2]
+    assert math.isclose(math.dist(one, two), 25 * 50, rel_tol=0.01)
+
+    # the title and the legend are Korean
+    assert HANGUL.search(ax.get_title()) and "2026-02-10" in ax.get_title()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(legend) == 2 and all(HANGUL.search(text) for text in legend)
+
+
+def test_the_glyph_check_sees_hangul_drawn_without_a_korean_font() -> None:
+    # the map test's glyph assertion is meaningful: matplotlib's default font has no Hangul
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    fig.add_subplot().set_title("포트홀", family="DejaVu Sans")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    assert [w for w in caught if "missing from font" in str(w.message)]
