@@ -245,7 +245,8 @@ def ts_ins_weekly_report(
             f"skipped: {closed} (Y or T runs the scheduled batch); "
             f"{', '.join(context.partition_keys)} not built. Manual runs ignore the gate."
         )
-        yield from ck.report_checks_not_run({"skipped": closed}, passed=False)
+        keys = (*ck.REPORT_CHECK_KEYS, *ck.TARGET_CHECK_KEYS)
+        yield from ck.report_checks_not_run({"skipped": closed}, passed=False, keys=keys)
         return
     # One run covers one partition or a range: weeks oldest first (each compares with the week
     # before), AM7 before PM2.
@@ -259,12 +260,21 @@ def ts_ins_weekly_report(
                 engine, week, group, options, inserter=farm_db.insert_rows, log=context.log.info
             )
         )
+    for r in results:
+        if r.problems.unknown_farms or r.problems.invalid_groups:
+            context.log.warning(
+                f"{_partition(r)}: built by no run: farm_list farms that are not subscribed "
+                f"{list(r.problems.unknown_farms)}, schedule groups other than AM7/PM2 "
+                f"{dict(r.problems.invalid_groups)}"
+            )
     yield from report_materializations(results, farm_db.source_label, clock)
+    built = [_built(r) for r in results]
+    yield from ck.target_check_results(built)
     if options.dry_run:
         yield from ck.report_checks_not_run({"dry_run": True}, passed=True)
         return
     with engine.connect() as conn:
-        yield from ck.report_check_results(conn, [_built(r) for r in results])
+        yield from ck.report_check_results(conn, built)
 
 
 def _partition(result: RunResult) -> str:
@@ -273,8 +283,10 @@ def _partition(result: RunResult) -> str:
 
 
 def _built(result: RunResult) -> ck.BuiltPartition:
-    assert result.master_seq is not None and result.group is not None
-    return ck.BuiltPartition(_partition(result), result.week.label, result.master_seq, result.group)
+    assert result.group is not None
+    return ck.BuiltPartition(
+        _partition(result), result.week.label, result.master_seq, result.group, result.problems
+    )
 
 
 def report_materializations(
@@ -293,7 +305,11 @@ def report_materializations(
         }
         for r in results
     }
+    unknown = {_partition(r): list(r.problems.unknown_farms) for r in results}
+    invalid = {_partition(r): dict(r.problems.invalid_groups) for r in results}
     common = {
+        "unknown_farms": dg.MetadataValue.json({k: v for k, v in unknown.items() if v}),
+        "invalid_schedule_groups": dg.MetadataValue.json({k: v for k, v in invalid.items() if v}),
         "partitions": len(results),
         "weeks": ", ".join(sorted({r.week.label for r in results})),
         "groups": ", ".join(sorted({str(r.group) for r in results})),

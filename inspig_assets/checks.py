@@ -4,7 +4,7 @@ The report asset declares `REPORT_CHECKS` and yields their results after each ru
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -12,12 +12,15 @@ import sqlalchemy as sa
 
 from inspig_assets import schema as t
 from inspig_assets.processors import PROCESSORS
+from inspig_assets.targets import TargetProblems
 
 CHECK_FARMS_COMPLETE = "all_target_farms_complete"
 CHECK_MASTER_COUNTS = "master_counts_match_week_rows"
 CHECK_FIXED_ROWS = "complete_reports_have_fixed_rows"
 CHECK_JOB_LOG = "job_log_row_per_processor"
 CHECK_PRODUCTIVITY = "productivity_farms_collected"
+CHECK_FARM_LIST_KNOWN = "farm_list_farms_known"
+CHECK_SCHEDULE_GROUPS = "schedule_groups_valid"
 
 # The report's four checks: (asset, check name), in the order they are evaluated.
 REPORT_CHECK_KEYS = (
@@ -26,7 +29,14 @@ REPORT_CHECK_KEYS = (
     ("ts_ins_week_sub", CHECK_FIXED_ROWS),
     ("ts_ins_job_log", CHECK_JOB_LOG),
 )
-REPORT_CHECKS = [dg.AssetCheckSpec(name, asset=asset) for asset, name in REPORT_CHECK_KEYS]
+# What the run was asked for against what it could target: evaluated by dry runs too.
+TARGET_CHECK_KEYS = (
+    ("ts_ins_week", CHECK_FARM_LIST_KNOWN),
+    ("ts_ins_week", CHECK_SCHEDULE_GROUPS),
+)
+REPORT_CHECKS = [
+    dg.AssetCheckSpec(name, asset=asset) for asset, name in (*REPORT_CHECK_KEYS, *TARGET_CHECK_KEYS)
+]
 # Entries of a failing check's metadata listing (the UI shows the first ones).
 LISTED = 100
 
@@ -168,8 +178,40 @@ class BuiltPartition:
 
     partition: str
     week_label: str
-    master_seq: int
+    master_seq: int | None
     group: str
+    problems: TargetProblems = field(default_factory=TargetProblems)
+
+
+def target_check_results(built: Sequence[BuiltPartition]) -> Iterator[dg.AssetCheckResult]:
+    """farm_list farms that are no target farm, and subscriptions of no group, keyed partition/farm.
+
+    A farm listed here is built by no run: the check fails so that it is never left out silently
+    while the week's master reads COMPLETE.
+    """
+    unknown = {
+        f"{b.partition}/{farm}": "not an active AUTO subscription of a farm in use"
+        for b in built
+        for farm in b.problems.unknown_farms
+    }
+    invalid = {
+        f"{b.partition}/{farm}": value
+        for b in built
+        for farm, value in b.problems.invalid_groups.items()
+    }
+    for name, label, findings in (
+        (CHECK_FARM_LIST_KNOWN, "unknown_farms", unknown),
+        (CHECK_SCHEDULE_GROUPS, "invalid_schedule_groups", invalid),
+    ):
+        yield dg.AssetCheckResult(
+            asset_key="ts_ins_week",
+            check_name=name,
+            passed=not findings,
+            metadata={
+                label: dg.MetadataValue.json(dict(list(findings.items())[:LISTED])),
+                f"{label}_count": len(findings),
+            },
+        )
 
 
 def report_check_results(
@@ -185,6 +227,8 @@ def report_check_results(
     missing: dict[str, list[str]] = {}
     no_logs: dict[str, list[int]] = {}
     for b in built:
+        if b.master_seq is None:
+            continue
         for farm, message in error_farms(conn, b.master_seq, b.group).items():
             failed[f"{b.partition}/{farm}"] = message[:300]
         for name, counts in master_count_mismatch(conn, b.master_seq).items():
@@ -214,10 +258,10 @@ def report_check_results(
 
 
 def report_checks_not_run(
-    metadata: dict[str, Any], *, passed: bool
+    metadata: dict[str, Any], *, passed: bool, keys: Sequence[tuple[str, str]] = REPORT_CHECK_KEYS
 ) -> Iterator[dg.AssetCheckResult]:
-    """The report checks of a run that built nothing (a dry run passes, a closed gate warns)."""
-    for asset, name in REPORT_CHECK_KEYS:
+    """Report checks of a run that built nothing (a dry run passes, a closed gate warns)."""
+    for asset, name in keys:
         yield dg.AssetCheckResult(
             asset_key=asset,
             check_name=name,

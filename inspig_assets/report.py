@@ -28,7 +28,7 @@ from inspig_assets.master import (
 from inspig_assets.model import FarmData, RunContext
 from inspig_assets.options import COMPLETE, DAY_GB, ERROR, GROUPS, READY, RunOptions
 from inspig_assets.periods import ReportWeek, ymd
-from inspig_assets.targets import single_farm, target_farms
+from inspig_assets.targets import TargetProblems, single_farm, target_farms, target_problems
 from resources.kst import now_kst
 
 ERROR_MSG_LIMIT = 4000
@@ -67,6 +67,7 @@ class RunResult:
     master_counts: dict[str, int] = field(default_factory=dict)
     tokens: dict[int, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    problems: TargetProblems = field(default_factory=TargetProblems)
 
 
 def default_inserter(conn: sa.Connection, table: sa.Table, rows: Any) -> int:
@@ -198,6 +199,7 @@ def run_week(
         else:
             assert group is not None
             headers = target_farms(conn, week, group, options)
+            result.problems = target_problems(conn, week, options)
         seq = find_master(conn, week)
         existing = week_statuses(conn, seq)
     result.master_seq = seq

@@ -2,13 +2,14 @@
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from inspig_assets import schema as t
 from inspig_assets.loader import farm_filter
-from inspig_assets.options import RunOptions, RunRefused
+from inspig_assets.options import GROUPS, RunOptions, RunRefused
 from inspig_assets.periods import ReportWeek, ymd
 
 
@@ -35,22 +36,68 @@ def active_services(conn: sa.Connection, today: dt.date) -> dict[int, Mapping[st
     return latest
 
 
+def schedule_group(value: str | None) -> str | None:
+    """TS_INS_SERVICE.SCHEDULE_GROUP_WEEK as a group; None for a value that is no group.
+
+    Surrounding spaces and case are ignored; NULL (or blank, which Oracle stores as NULL) is AM7,
+    the seed's default.
+    """
+    text = (value or "").strip().upper() or "AM7"
+    return text if text in GROUPS else None
+
+
+def _auto_services(conn: sa.Connection, week: ReportWeek) -> dict[int, Mapping[str, Any]]:
+    """Active AUTO subscriptions as of the Monday after the week."""
+    services = active_services(conn, week.dt_to + dt.timedelta(days=1))
+    return {f: s for f, s in services.items() if (s["reg_type"] or "AUTO") == "AUTO"}
+
+
+def _restricted(farms: dict[int, Any], options: RunOptions) -> dict[int, Any]:
+    only = options.target_list
+    if only is not None:
+        return {f: s for f, s in farms.items() if f in only}
+    if options.exclude_farms:
+        return {f: s for f, s in farms.items() if f not in options.exclude_farms}
+    return farms
+
+
 def target_farms(
     conn: sa.Connection, week: ReportWeek, group: str, options: RunOptions
 ) -> dict[int, dict[str, Any]]:
     """Active AUTO service farms of `group` (as of the Monday after the week), with their header."""
-    services = active_services(conn, week.dt_to + dt.timedelta(days=1))
     chosen = {
         farm: svc
-        for farm, svc in services.items()
-        if (svc["reg_type"] or "AUTO") == "AUTO" and (svc["schedule_group_week"] or "AM7") == group
+        for farm, svc in _auto_services(conn, week).items()
+        if schedule_group(svc["schedule_group_week"]) == group
     }
-    only = options.target_list
-    if only is not None:
-        chosen = {f: s for f, s in chosen.items() if f in only}
-    elif options.exclude_farms:
-        chosen = {f: s for f, s in chosen.items() if f not in options.exclude_farms}
-    return _farm_headers(conn, chosen, group)
+    return _farm_headers(conn, _restricted(chosen, options), group)
+
+
+@dataclass(frozen=True)
+class TargetProblems:
+    """Farms a run was asked for or subscribed, that no group's run will build.
+
+    `unknown_farms`: farm_list entries that are not an active AUTO subscription of a farm in use;
+    `invalid_groups`: subscribed farms (within farm_list / exclude_farms) whose schedule group
+    is neither AM7 nor PM2, farm → the stored value.
+    """
+
+    unknown_farms: tuple[int, ...] = ()
+    invalid_groups: Mapping[int, str | None] = field(default_factory=dict)
+
+
+def target_problems(conn: sa.Connection, week: ReportWeek, options: RunOptions) -> TargetProblems:
+    """What `target_farms` leaves out of every group although the run or the subscription asks."""
+    services = _auto_services(conn, week)
+    in_use = set(_farm_headers(conn, services, None)) if services else set()
+    subscribed = {f: s for f, s in _restricted(services, options).items() if f in in_use}
+    invalid = {
+        farm: svc["schedule_group_week"]
+        for farm, svc in sorted(subscribed.items())
+        if schedule_group(svc["schedule_group_week"]) is None
+    }
+    unknown = tuple(sorted(set(options.farm_list or ()) - in_use))
+    return TargetProblems(unknown, invalid)
 
 
 def _farm_headers(
@@ -71,7 +118,7 @@ def _farm_headers(
             "farm_nm": name,
             "owner_nm": owner,
             "sigungu_cd": sigun,
-            "schedule_group": group or svc.get("schedule_group_week") or "AM7",
+            "schedule_group": group or schedule_group(svc.get("schedule_group_week")) or "AM7",
         }
     return dict(sorted(headers.items()))
 

@@ -56,6 +56,8 @@ def test_productivity_then_report_both_groups(sample_db: FarmDbResource) -> None
             ck.CHECK_MASTER_COUNTS: True,
             ck.CHECK_FIXED_ROWS: True,
             ck.CHECK_JOB_LOG: True,
+            ck.CHECK_FARM_LIST_KNOWN: True,
+            ck.CHECK_SCHEDULE_GROUPS: True,
         }
     with sample_db.begin() as conn:
         master = conn.execute(sa.select(t.ts_ins_master)).mappings().one()
@@ -99,7 +101,7 @@ def test_scheduled_run_honours_gate(sample_db: FarmDbResource) -> None:
     assert run.success
     assert run.asset_materializations_for_node("ts_ins_weekly_report") == []
     skipped = run.get_asset_check_evaluations()
-    assert len(skipped) == 4 and not any(c.passed for c in skipped)
+    assert len(skipped) == len(ck.REPORT_CHECKS) and not any(c.passed for c in skipped)
     assert _week_rows(sample_db) == 0
     _set_gate(sample_db, "T")  # T (test batch) runs the scheduled batch like Y
     run = _materialize(sample_db, tags=tags)
@@ -215,7 +217,7 @@ def test_range_of_weeks_is_one_backfill_run(sample_db: FarmDbResource) -> None:
     )
     assert run.success
     checks = {c.check_name: c.passed for c in run.get_asset_check_evaluations()}
-    assert set(checks.values()) == {True} and len(checks) == 4
+    assert set(checks.values()) == {True} and len(checks) == 6
     meta = next(
         m.metadata
         for m in run.asset_materializations_for_node("ts_ins_weekly_report")
