@@ -7,7 +7,7 @@ for the backup and the sensor, and 5,000,000 rows (about 1 GB) for the monthly t
 - Backup: the consistent copy a backup makes (`snapshots.consistent_copy`) of the file in three
   states (quiet WAL; the ERP's connection open with committed rows still in the WAL; rollback
   journal), the online backup API fallback, and the whole verified backup (`backup_database`:
-  copy + quick_check + row count + fsync), each against a plain file copy (`shutil.copyfile`) of
+  copy + integrity_check + row count + fsync), each against a plain file copy (`shutil.copyfile`) of
   the same files in the same run. Best of three; all copies read from the page cache.
 - Sensor: one evaluation of `production_db_change_sensor` with a settled cursor (the every-minute
   case), against a no-op sensor evaluated the same way (Dagster's own cost per tick). Median of 50.
@@ -236,7 +236,7 @@ def bench_backup(live: Path, scratch: Path) -> tuple[float, float]:
         print("  (rollback journal: the copy went over the 0.6 s lock budget, by the backup API)")
     print(
         "  (plain copy: the faster of shutil.copyfile and copy_file_range of the same files, "
-        "unsynced;\n   verified: the asset's whole step: consistent copy + quick_check + row "
+        "unsynced;\n   verified: the asset's whole step: consistent copy + integrity_check + row "
         "count + fsync; ratio = copy throughput of the backup / of the plain copy, "
         "target ≥ 0.5 ×)"
     )

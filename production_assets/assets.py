@@ -295,7 +295,7 @@ def production_db_backups(
     config: BackupConfig,
     production_db: ProductionDbResource,
 ) -> dg.MaterializeResult:
-    """Verified online backups of every database file, with per-file retention."""
+    """Online backups of every database file, verified by integrity_check, with retention."""
     watch = Stopwatch()
     layout = production_db.layout()
     backup_dir = production_db.backups_path()
@@ -303,7 +303,9 @@ def production_db_backups(
     skipped: list[str] = []
     deleted: list[str] = []
     errors: dict[str, str] = {}
+    future: list[str] = []
     for db in layout.files:
+        future += backups.future_backups(backup_dir, db.backup_prefix)
         try:
             if not db.path.exists():
                 raise DatabaseFileError(f"database file {db.path} does not exist")
@@ -318,12 +320,23 @@ def production_db_backups(
                 )
                 made.append(result.__dict__)
                 context.log.info(f"{db.name}: backup {result.path} ({result.rows} rows) verified")
-            deleted += backups.apply_retention(
-                backup_dir, db.backup_prefix, production_db.retention_for(db)
-            )
         except (DatabaseFileError, backups.BackupError) as exc:
             errors[db.name] = str(exc)
             context.log.error(f"{db.name}: {exc}")
+        # Also after a failed backup: the copies that failed their check count too.
+        deleted += backups.apply_retention(
+            backup_dir, db.backup_prefix, production_db.retention_for(db)
+        )
+    if future:
+        context.log.warning(
+            f"backups named with a future time (not taken as covering any change): {future}"
+        )
+    orphaned = backups.backup_prefixes(backup_dir) - {db.backup_prefix for db in layout.files}
+    if orphaned:
+        context.log.warning(
+            f"backups of files no longer in {layout.db_dir} (kept, never rotated): "
+            + ", ".join(f"{p}.db" for p in sorted(orphaned))
+        )
     _fail(errors, "backup")
     return dg.MaterializeResult(
         metadata=partition_metadata(
@@ -334,6 +347,8 @@ def production_db_backups(
             backups=dg.MetadataValue.json(made),
             unchanged_skipped=", ".join(skipped) or "-",
             deleted_by_retention=dg.MetadataValue.json(deleted),
+            named_in_the_future=", ".join(future) or "-",
+            backups_of_missing_files=", ".join(f"{p}.db" for p in sorted(orphaned)) or "-",
             backup_dir=str(backup_dir),
         )
     )

@@ -1,9 +1,14 @@
 """Verified backups of the production SQLite files, their retention, and restore.
 
 Backups are consistent copies (see `snapshots`: a file copy under a read snapshot, or SQLite's
-online backup API), verified with `PRAGMA quick_check`; only then do they get their final name
-`{prefix}_YYYYMMDD_HHMMSS.db` (KST): a partial or unverified file never survives. Plain Python:
-nothing here imports Dagster.
+online backup API), verified with `PRAGMA integrity_check`: the check that decides whether a backup
+is worth keeping. Unlike `quick_check` it also verifies that every index holds exactly the rows of
+its table, the damage a changed table byte causes, and it is the check a restore makes, so a
+backup that passed it can be restored. Only a verified copy gets the name
+`{prefix}_YYYYMMDD_HHMMSS.db` (KST); a copy that fails the check is kept for salvage as
+`{prefix}_YYYYMMDD_HHMMSS.unverified.db`, and retention never deletes the newest verified backup
+of a file, whatever the count. A partial file never survives. Plain Python: nothing here imports
+Dagster.
 """
 
 import datetime as dt
@@ -46,13 +51,30 @@ class BackupResult:
     rows: int
     size_bytes: int
     duration_s: float
-    quick_check: str
+    integrity_check: str
     method: str
 
 
+UNVERIFIED_SUFFIX = ".unverified.db"
+# Backups of any file: (prefix, timestamp), verified or not.
+ANY_BACKUP = re.compile(r"^(production|archive_\d{4})_(\d{8}_\d{6})(?:\.unverified)?\.db$")
+
+
 def backup_pattern(prefix: str) -> re.Pattern[str]:
-    """Regex matching exactly the backups of `prefix` (and capturing their timestamp)."""
-    return re.compile(rf"^{re.escape(prefix)}_(\d{{8}}_\d{{6}})\.db$")
+    """Regex matching exactly the backups of `prefix`, verified or not (capturing the timestamp)."""
+    return re.compile(rf"^{re.escape(prefix)}_(\d{{8}}_\d{{6}})(?:\.unverified)?\.db$")
+
+
+def is_verified(path: Path) -> bool:
+    """True for a backup that passed integrity_check (its name has no `.unverified`)."""
+    return not path.name.endswith(UNVERIFIED_SUFFIX)
+
+
+def backup_prefixes(backup_dir: Path) -> set[str]:
+    """Prefixes of every file that has a backup in `backup_dir`."""
+    if not backup_dir.is_dir():
+        return set()
+    return {m.group(1) for entry in os.listdir(backup_dir) if (m := ANY_BACKUP.match(entry))}
 
 
 def list_backups(backup_dir: Path, prefix: str) -> list[tuple[dt.datetime, Path]]:
@@ -70,14 +92,43 @@ def list_backups(backup_dir: Path, prefix: str) -> list[tuple[dt.datetime, Path]
 
 
 def apply_retention(backup_dir: Path, prefix: str, keep: int) -> list[str]:
-    """Delete all but the `keep` newest backups of `prefix`; returns the deleted file names."""
+    """Delete all but the `keep` newest backups of `prefix`; returns the deleted file names.
+
+    The newest verified backup is kept outside the count: when the file went bad, the backups
+    made since (unverified) never push out the last copy that can be restored.
+    """
     if keep < 1:
         raise ValueError("retention must keep at least one backup")
+    found = list_backups(backup_dir, prefix)
+    last_good = next((path for _, path in found if is_verified(path)), None)
     deleted = []
-    for _, path in list_backups(backup_dir, prefix)[keep:]:
+    for _, path in found[keep:]:
+        if path == last_good:
+            continue
         path.unlink(missing_ok=True)
         deleted.append(path.name)
     return deleted
+
+
+def future_backups(backup_dir: Path, prefix: str, now: dt.datetime | None = None) -> list[str]:
+    """Backups of `prefix` whose name carries a time after `now` (a wrong clock, a copy by hand)."""
+    now = now or now_kst()
+    return [path.name for stamp, path in list_backups(backup_dir, prefix) if stamp > now]
+
+
+def newest_backup(
+    backup_dir: Path, prefix: str, now: dt.datetime | None = None, verified_only: bool = False
+) -> tuple[dt.datetime, Path] | None:
+    """The newest backup of `prefix` whose time is not in the future, or None."""
+    now = now or now_kst()
+    return next(
+        (
+            (stamp, path)
+            for stamp, path in list_backups(backup_dir, prefix)
+            if stamp <= now and (is_verified(path) or not verified_only)
+        ),
+        None,
+    )
 
 
 def last_change(source: Path) -> float:
@@ -94,13 +145,18 @@ def last_change(source: Path) -> float:
     return max(changed, wal.st_mtime) if wal.st_size else changed
 
 
-def is_current(source: Path, backup_dir: Path, prefix: str) -> bool:
-    """True when the newest backup of `prefix` was started after the source last changed."""
-    backups = list_backups(backup_dir, prefix)
-    if not backups:
+def is_current(source: Path, backup_dir: Path, prefix: str, now: dt.datetime | None = None) -> bool:
+    """True when the newest verified backup of `prefix` was started after the source last changed.
+
+    A backup whose name carries a future time is not taken into account: it would otherwise cover
+    every change until that time. Nor is an unverified one: a damaged file is copied and reported
+    again on every run until it is repaired.
+    """
+    newest = newest_backup(backup_dir, prefix, now, verified_only=True)
+    if newest is None:
         return False
     mtime = dt.datetime.fromtimestamp(last_change(source), KST).replace(microsecond=0)
-    return mtime < backups[0][0]
+    return mtime < newest[0]
 
 
 def remove_stale_partials(backup_dir: Path, prefix: str, now: float | None = None) -> list[str]:
@@ -127,7 +183,10 @@ def _free_name(backup_dir: Path, prefix: str, when: dt.datetime | None) -> str:
     claim to cover changes that have not happened yet); with an explicit time the stamp moves on.
     """
     stamp = (when or now_kst()).astimezone(KST).replace(microsecond=0)
-    while (backup_dir / f"{prefix}_{stamp.strftime(STAMP_FORMAT)}.db").exists():
+    while any(
+        (backup_dir / f"{prefix}_{stamp.strftime(STAMP_FORMAT)}{end}").exists()
+        for end in (".db", UNVERIFIED_SUFFIX)
+    ):
         if when is None:
             time.sleep(1.0 - time.time() % 1.0 + 0.001)
             stamp = now_kst().replace(microsecond=0)
@@ -175,7 +234,7 @@ def backup_database(
         # Writing the copy to disk (I/O) and checking it (CPU, from the page cache) overlap.
         with ThreadPoolExecutor(1) as pool:
             synced = pool.submit(fsync_file, partial)
-            messages = integrity_check(partial, quick=True)
+            messages = integrity_check(partial)
             if is_ok(messages):
                 check = sqlite3.connect(f"{partial.resolve().as_uri()}?mode=ro", uri=True)
                 try:
@@ -184,7 +243,13 @@ def backup_database(
                     check.close()
             synced.result()
         if not is_ok(messages):
-            raise BackupError(f"backup of {source} failed quick_check: {'; '.join(messages[:5])}")
+            kept = final.with_name(final.name[: -len(".db")] + UNVERIFIED_SUFFIX)
+            os.replace(partial, kept)
+            raise BackupError(
+                f"{source} fails integrity_check ({'; '.join(messages[:5])}): its copy is kept "
+                f"for salvage as {kept.name}, and the newest verified backup is kept whatever the "
+                "retention"
+            )
         os.replace(partial, final)
     except BaseException:
         remove_copy(partial)
@@ -195,7 +260,7 @@ def backup_database(
         rows=rows,
         size_bytes=os.stat(final).st_size,
         duration_s=round(time.perf_counter() - started, 3),
-        quick_check="ok",
+        integrity_check="ok",
         method=method,
     )
 
@@ -276,6 +341,7 @@ class RestoreResult:
     target: str
     rows: int
     replaced_kept_as: str | None
+    journal_mode: str = "delete"
 
 
 def restore_backup(backup: Path, target: Path, now: dt.datetime | None = None) -> RestoreResult:
@@ -294,10 +360,32 @@ def restore_backup(backup: Path, target: Path, now: dt.datetime | None = None) -
         if not is_ok(messages):
             raise BackupError(f"restored copy of {backup} failed quick_check: {messages[:5]}")
         fsync_file(staged)
-        retire_wal(target)
+        journal_mode = retire_wal(target)
+        if journal_mode == "wal":
+            # The restored file keeps the replaced file's journal mode: the ERP and the backups
+            # (which copy a WAL file without holding its writer up) rely on it.
+            _set_wal(staged)
         kept = set_aside(target, f"replaced_{stamp}")
         os.replace(staged, target)
     except BaseException:
-        staged.unlink(missing_ok=True)
+        remove_copy(staged)
         raise
-    return RestoreResult(str(backup), str(target), rows, str(kept) if kept else None)
+    return RestoreResult(
+        str(backup), str(target), rows, str(kept) if kept else None, journal_mode or "delete"
+    )
+
+
+def _set_wal(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+            raise BackupError(f"could not put {path} in WAL mode")
+    finally:
+        conn.close()
+    _remove_companions(path)
+
+
+def _remove_companions(path: Path) -> None:
+    """Delete the empty -wal/-shm files SQLite leaves next to a closed WAL file."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -84,29 +84,43 @@ def production_db_free_disk_check(production_db: ProductionDbResource) -> dg.Ass
 def production_db_backups_current_check(
     production_db: ProductionDbResource,
 ) -> dg.AssetCheckResult:
-    """Every file has a backup from the last day or from after its last change; retention holds."""
+    """Every file has a verified backup from the last day or from after its last change.
+
+    It also fails when retention is exceeded beyond the kept last verified backup, when a backup's
+    name carries a future time, and when backups exist of a file that is no longer there.
+    """
     backup_dir = production_db.backups_path()
     now = now_kst()
+    layout = production_db.layout()
     uncovered: list[str] = []
     over_retention: list[str] = []
+    future: list[str] = []
     newest: dict[str, str] = {}
-    for db in production_db.layout().files:
+    for db in layout.files:
+        future += backups.future_backups(backup_dir, db.backup_prefix, now)
         if not db.path.exists():
             uncovered.append(f"{db.name} (file missing)")
             continue
         found = backups.list_backups(backup_dir, db.backup_prefix)
-        newest[db.name] = found[0][1].name if found else "-"
-        recent = bool(found) and now - found[0][0] <= BACKUP_MAX_AGE
-        if not (recent or backups.is_current(db.path, backup_dir, db.backup_prefix)):
+        latest = backups.newest_backup(backup_dir, db.backup_prefix, now)
+        newest[db.name] = latest[1].name if latest else "-"
+        recent = latest is not None and now - latest[0] <= BACKUP_MAX_AGE
+        good = latest is not None and backups.is_verified(latest[1])
+        current = backups.is_current(db.path, backup_dir, db.backup_prefix, now)
+        if not good or not (recent or current):
             uncovered.append(db.name)
-        if len(found) > production_db.retention_for(db):
+        if len(found) > production_db.retention_for(db) + 1:
             over_retention.append(db.name)
+    known = {db.backup_prefix for db in layout.files}
+    orphaned = sorted(f"{p}.db" for p in backups.backup_prefixes(backup_dir) - known)
     return dg.AssetCheckResult(
-        passed=not uncovered and not over_retention,
+        passed=not (uncovered or over_retention or future or orphaned),
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "without_recent_backup": ", ".join(uncovered) or "-",
+            "without_recent_verified_backup": ", ".join(uncovered) or "-",
             "over_retention": ", ".join(over_retention) or "-",
+            "named_in_the_future": ", ".join(future) or "-",
+            "backups_of_missing_files": ", ".join(orphaned) or "-",
             "newest": dg.MetadataValue.json(newest),
         },
     )

@@ -343,16 +343,41 @@ def rollover(
     return report
 
 
+def _put_back(kept: Path, path: Path) -> None:
+    """Move a file kept aside (and any WAL/SHM moved with it) back to its own name.
+
+    When the name still holds the same file (the aside name is a hard link made before anything
+    was swapped), rename(2) would do nothing and leave the link: the link is removed instead.
+    """
+    if path.exists() and os.path.samefile(kept, path):
+        kept.unlink()
+    else:
+        os.replace(kept, path)
+    for extra in ("-wal", "-shm"):
+        companion = Path(f"{kept}{extra}")
+        if companion.exists():
+            os.replace(companion, Path(f"{path}{extra}"))
+
+
 def _swap(
     live: Path, new_live: Path, archive: Path, new_archive: Path, year: int, expected_total: int
 ) -> None:
-    """Put the new files in place; on any failure put the old ones back."""
+    """Put the new files in place; on any failure put the old ones back.
+
+    Setting the old files aside is part of what is undone: a failure at any point, the second
+    `set_aside` included, leaves no `*.pre_rollover_*` name behind.
+    """
     suffix = f"pre_rollover_{year}"
     journal_mode = retire_wal(live)
-    kept_live = set_aside(live, suffix)
-    kept_archive = set_aside(archive, suffix)
+    had_archive = archive.exists()
+    kept_live: Path | None = None
+    kept_archive: Path | None = None
+    archive_replaced = False
     try:
+        kept_live = set_aside(live, suffix)
+        kept_archive = set_aside(archive, suffix)
         os.replace(new_archive, archive)
+        archive_replaced = True
         os.replace(new_live, live)
         for path in (archive, live):
             _check(path)
@@ -366,16 +391,17 @@ def _swap(
             )
     except BaseException:
         if kept_archive is not None:
-            os.replace(kept_archive, archive)
-        else:
+            _put_back(kept_archive, archive)
+        elif archive_replaced and not had_archive:
             archive.unlink(missing_ok=True)
         if kept_live is not None:
-            os.replace(kept_live, live)
-            if journal_mode == "wal":
-                restored = sqlite3.connect(live)
-                restored.execute("PRAGMA journal_mode=WAL")
-                restored.close()
+            _put_back(kept_live, live)
+        if journal_mode == "wal":
+            restored = sqlite3.connect(live)
+            restored.execute("PRAGMA journal_mode=WAL")
+            restored.close()
         raise
     for kept in (kept_live, kept_archive):
         if kept is not None:
-            kept.unlink(missing_ok=True)
+            for extra in ("", "-wal", "-shm"):
+                Path(f"{kept}{extra}").unlink(missing_ok=True)

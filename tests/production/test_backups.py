@@ -17,6 +17,7 @@ from production_assets.backups import (
     list_backups,
 )
 from production_assets.definitions import defs
+from production_assets.jobs import BACKUP_NAME
 from production_assets.maintenance import integrity_check
 from production_assets.sources import ProductionDbResource
 from resources.kst import KST
@@ -90,16 +91,18 @@ def test_retention_keeps_exactly_the_newest(tmp_path: Path) -> None:
     assert all((backup_dir / n).exists() for n in others)
 
 
-def test_a_corrupt_source_leaves_no_backup_file(tmp_path: Path) -> None:
+def test_a_corrupt_source_leaves_only_a_copy_marked_unverified(tmp_path: Path) -> None:
     source = tmp_path / "archive_2025.db"
     make_db(source, rows_for(["2025-01-01"] * 200))
     with open(source, "r+b") as handle:  # damage the pages after the header
         handle.seek(4096)
         handle.write(os.urandom(8192))
     backup_dir = tmp_path / "backups"
-    with pytest.raises(BackupError, match="archive_2025"):
+    with pytest.raises(BackupError, match="archive_2025.db fails integrity_check"):
         backup_database(source, backup_dir, "archive_2025")
-    assert os.listdir(backup_dir) == []
+    # kept for salvage under a name that neither the restore job nor "newest backup" accepts
+    [kept] = os.listdir(backup_dir)
+    assert kept.endswith(".unverified.db") and BACKUP_NAME.match(kept) is None
 
 
 def test_backup_asset_keeps_n_per_file_and_names_them_by_prefix(db_dir: Path) -> None:
