@@ -14,6 +14,7 @@ from inspig_assets.options import gate_open
 from inspig_assets.partitions import TIMEZONE, report_key
 from inspig_assets.periods import ReportWeek, add_months
 from inspig_assets.targets import schedule_gate
+from inspig_assets.weather_assets import weather_schedules
 from resources.farm_db import FarmDbResource
 from resources.kst import as_kst
 from resources.policies import schedule_status
@@ -97,4 +98,5 @@ def build_schedules(settings: PlatformSettings) -> list[dg.ScheduleDefinition]:
             description="Sunday 04:00 KST (no report runs then): delete job-log rows older than "
             "6 months.",
         ),
+        *weather_schedules(status),
     ]
