@@ -113,6 +113,7 @@ def location_definitions(
     resources: Mapping[str, Any] | None = None,
     failure_formatter: FailureFormatter | None = None,
     run_retention: TagRetention | None = None,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
     """A code location, assembled by the one recipe every domain follows.
 
@@ -120,7 +121,7 @@ def location_definitions(
     domain's resource, schedule and sensor factories; assets and checks are collected from their
     modules; the platform's shared resources, failure alerts (worded by `failure_formatter` when
     the domain has its own text) and run retention (by a run tag's value, with `run_retention`) are
-    merged in.
+    merged in. `executor` replaces Dagster's default (a process per step) for the location's jobs.
     """
     return dg.Definitions.merge(
         platform_definitions(location, settings, failure_formatter, run_retention),
@@ -135,5 +136,6 @@ def location_definitions(
             schedules=list(schedules),
             sensors=list(sensors),
             resources=dict(resources or {}),
+            executor=executor,
         ),
     )
