@@ -34,6 +34,7 @@ from pyspark.sql import functions as F
 
 from pothole_assets import sample_data, schema, serving
 from pothole_assets import spark_stages as st
+from pothole_assets.raw_input import local_raw_files
 from pothole_assets.reference import parse_road_segments, parse_speed_bumps
 from resources.copy_format import csv_chunks
 from resources.spark import SparkResource
@@ -103,7 +104,9 @@ def spark_figures(folder: Path) -> str:
         f"{index_s:.1f} s"
     )
     paths = st.DayPaths(
-        raw=str(raw_dir), stage1=str(folder / "stage1"), rejected=str(folder / "rejected")
+        raw=local_raw_files(raw_dir),
+        stage1=str(folder / "stage1"),
+        rejected=str(folder / "rejected"),
     )
     floor_times, day_runs = [], []
     for _ in range(2):

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pothole_assets import reference, sample_data
+from pothole_assets.raw_layout import RawFile
 from resources.lake import LakeObject, LakeResource
 
 RAW_PREFIX = "raw-sensor-data"
@@ -104,18 +105,28 @@ class SparkLakeIO:
     def _s3a(self, prefix: str) -> str:
         return "s3a://" + self.lake.uri(prefix)[len("s3://") :]
 
-    def input_path(self, prefix: str) -> str:
-        """A path Spark can read the parquet objects under `prefix` from."""
-        if self.mode == "direct":
-            return self.lake.uri(prefix)
-        if self.mode == "s3a":
-            return self._s3a(prefix)
-        target = Path(tempfile.mkdtemp(prefix="in-", dir=self.workdir))
+    def input_files(self, prefix: str) -> list[RawFile]:
+        """The parquet objects under `prefix`: each one's lake address and where Spark reads it.
+
+        Staged objects are copied to the driver under their own names; direct ones are read in
+        place; both give a local copy whose footer can be read without Spark.
+        """
         objects = parquet_objects(self.lake, prefix)
+        if self.mode == "direct":
+            return [
+                RawFile(self.lake.uri(o.key), self.lake.uri(o.key), self.lake.uri(o.key))
+                for o in objects
+            ]
+        if self.mode == "s3a":
+            return [RawFile(self.lake.uri(o.key), self._s3a(o.key)) for o in objects]
+        target = Path(tempfile.mkdtemp(prefix="in-", dir=self.workdir))
+        files = []
         for obj in objects:
-            (target / Path(obj.key).name).write_bytes(self.lake.get_bytes(obj.key))
+            local = target / Path(obj.key).name
+            local.write_bytes(self.lake.get_bytes(obj.key))
+            files.append(RawFile(self.lake.uri(obj.key), str(local), str(local)))
         self.log.info(f"staged {len(objects)} object(s) of {self.lake.uri(prefix)} to {target}")
-        return str(target)
+        return files
 
     def output_path(self, prefix: str) -> str:
         """Where Spark writes the output of `prefix` (published afterwards unless s3a)."""

@@ -14,19 +14,18 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pothole_assets.geo import LocalProjection, bump_cells, segment_cells, with_midpoints
+from pothole_assets.raw_input import (
+    RAW_SCHEMA,
+    READ_ERRORS,
+    RawFile,
+    RawReadError,
+    error_reason,
+    named_file,
+    read_raw,
+)
 from pothole_assets.raw_layout import MEASURE_COLUMNS
 from resources.kst import KST
 
-RAW_SCHEMA = T.StructType(
-    [
-        T.StructField("timestamp", T.LongType()),
-        T.StructField("trip_id", T.StringType()),
-        T.StructField("vehicle_id", T.StringType()),
-        *[T.StructField(name, T.DoubleType()) for name in MEASURE_COLUMNS],
-        T.StructField("satellites", T.IntegerType()),
-    ]
-)
-NUMERIC_TYPES = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType)
 STAGE1_COLUMNS = ["timestamp", "lon", "lat", "impact_score", "is_pothole"]
 
 
@@ -54,38 +53,15 @@ class ValidRanges:
     gyro_abs: float = 2000.0
     hdop: tuple[float, float] = (0.0, 99.99)
     satellites: tuple[int, int] = (0, 64)
+    # A reading delivered in a day's batch counts in that day unless its timestamp lies more than
+    # this many hours outside the KST day (a trip that crosses midnight is delivered whole).
+    day_tolerance_h: float = 6.0
 
-
-class RawSchemaError(ValueError):
-    """The raw files lack a column or carry a non-numeric type where a number is expected."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-def check_raw_schema(schema: T.StructType) -> list[str]:
-    """Problems of a raw file schema against the sensor record schema (empty = usable)."""
-    found = {f.name: f.dataType for f in schema.fields}
-    problems = []
-    for expected in RAW_SCHEMA.fields:
-        actual = found.get(expected.name)
-        if actual is None:
-            problems.append(f"missing column '{expected.name}'")
-        elif isinstance(expected.dataType, T.StringType):
-            if not isinstance(actual, T.StringType):
-                problems.append(f"column '{expected.name}' is {actual.simpleString()}, not string")
-        elif not isinstance(actual, NUMERIC_TYPES):
-            problems.append(
-                f"column '{expected.name}' is {actual.simpleString()}, not "
-                f"{expected.dataType.simpleString()}"
-            )
-    return problems
-
-
-def conform_raw(frame: DataFrame) -> DataFrame:
-    """Select the sensor columns with the record schema's types (after `check_raw_schema`)."""
-    return frame.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in RAW_SCHEMA.fields])
+    def accepted_ms(self, day: date) -> tuple[int, int]:
+        """Epoch milliseconds [start, end) of the timestamps a batch day accepts."""
+        start_ms, end_ms = day_bounds_ms(day)
+        tolerance = round(self.day_tolerance_h * 3_600_000)
+        return start_ms - tolerance, end_ms + tolerance
 
 
 def day_bounds_ms(day: date) -> tuple[int, int]:
@@ -97,7 +73,7 @@ def day_bounds_ms(day: date) -> tuple[int, int]:
 
 def reject_reason(day: date, ranges: ValidRanges = ValidRanges()) -> Column:
     """Why a raw row is unusable (null when it is valid); the first failing rule wins."""
-    start_ms, end_ms = day_bounds_ms(day)
+    start_ms, end_ms = ranges.accepted_ms(day)
     nulls = None
     for f in RAW_SCHEMA.fields:
         cond = F.col(f.name).isNull()
@@ -471,7 +447,7 @@ REJECTS_IN_MEMORY = 100_000
 class DayPaths:
     """Where Spark reads a day's raw files and writes its Stage 1 output and rejected rows."""
 
-    raw: str
+    raw: list[RawFile]
     stage1: str
     rejected: str
 
@@ -491,6 +467,8 @@ class DayFigures:
     stage2: Stage2Result
     stage1_s: float
     stage2_s: float
+    duplicates: int = 0
+    across_midnight: int = 0
 
     @property
     def rejected(self) -> int:
@@ -499,8 +477,24 @@ class DayFigures:
 
     @property
     def context_filtered(self) -> int:
-        """Valid rows the context filter removed (slow, imprecise fix or few satellites)."""
-        return self.input_rows - self.rejected - self.rows
+        """Unique valid readings the context filter removed (slow, imprecise, few satellites)."""
+        return self.input_rows - self.rejected - self.duplicates - self.rows
+
+
+def unique_readings(valid: DataFrame) -> DataFrame:
+    """One row per (trip_id, timestamp): a reading uploaded twice counts once.
+
+    Of rows sharing a key the greatest (by their values) is kept, so a re-run keeps the same one;
+    `copies` says how many rows the key had. The rows are partitioned by trip first, which is also
+    the partitioning the trip statistics need: one shuffle serves both.
+    """
+    others = [c for c in valid.columns if c not in ("trip_id", "timestamp")]
+    return (
+        valid.repartition("trip_id")
+        .groupBy("trip_id", "timestamp")
+        .agg(F.max(F.struct(*others)).alias("r"), F.count(F.lit(1)).alias("copies"))
+        .select("trip_id", "timestamp", "r.*", "copies")
+    )
 
 
 def run_day(
@@ -511,29 +505,47 @@ def run_day(
     segments: SegmentIndex,
     params: Stage1Params = Stage1Params(),
     output_partitions: int = 4,
+    ranges: ValidRanges = ValidRanges(),
 ) -> DayFigures:
-    """Stage 1 and Stage 2 of one KST day; raises `RawSchemaError` when the raw files do not fit.
+    """Stage 1 and Stage 2 of one KST day.
+
+    Raises `RawSchemaError` when a raw file does not fit or cannot be read, `RawReadError` when
+    Spark fails on a raw object while reading it; both name the object by its lake address.
 
     Stage 1 reads the raw day once: the rows are counted per reject reason on the way in (the
-    rejected ones collected, up to `REJECTS_IN_MEMORY`), shuffled by trip for the trip statistics
-    (`trip_statistics`), scored and written, the summary of the written rows observed meanwhile.
-    Only a day with more rejects reads the raw rows once more to write them. Stage 2 maps the
-    written Stage 1 output to the segments (`segment_index`).
+    rejected ones collected, up to `REJECTS_IN_MEMORY`), shuffled by trip, duplicates of a
+    reading dropped (`unique_readings`), the trip statistics taken (`trip_statistics`), scored
+    and written, the summary of the written rows observed meanwhile. Only a day with more rejects
+    reads the raw rows once more to write them. Stage 2 maps the written Stage 1 output to the
+    segments (`segment_index`).
     """
     started = time.perf_counter()
-    raw = session.read.parquet(paths.raw)
-    problems = check_raw_schema(raw.schema)
-    if problems:
-        raise RawSchemaError(problems)
-    flagged = flag_rows(conform_raw(raw), day)
+    raw, columns = read_raw(session, paths.raw)
+    flagged = flag_rows(raw, day, ranges)
     counted = Observation(f"stage1 input {day.isoformat()}")
     source = flagged.observe(counted, *_input_columns(flagged.columns))
-    scored = stage1(source.filter("reject_reason IS NULL"), bumps, params)
+    deduped = Observation(f"stage1 unique {day.isoformat()}")
+    start_ms, end_ms = day_bounds_ms(day)
+    outside = (F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms)
+    unique = unique_readings(source.filter("reject_reason IS NULL")).observe(
+        deduped,
+        F.sum(F.col("copies") - 1).alias("duplicates"),
+        F.count(F.when(outside, 1)).alias("across_midnight"),
+    )
+    scored = stage1(unique.drop("copies"), bumps, params)
     observed = Observation(f"stage1 {day.isoformat()}")
     scored = scored.observe(observed, *_summary_columns(params.impact_threshold))
     # no-op when there are fewer partitions already
     scored = scored.coalesce(output_partitions)
-    scored.write.mode("overwrite").option("compression", "snappy").parquet(paths.stage1)
+    try:
+        scored.write.mode("overwrite").option("compression", "snappy").parquet(paths.stage1)
+    except READ_ERRORS as exc:
+        # a failure on one raw object (a corrupt page behind a valid footer) names its lake key
+        reason = error_reason(exc, paths.raw)
+        name = named_file(reason, paths.raw)
+        if name is None:
+            raise
+        raise RawReadError(name, reason) from None
     summary = _summary(observed.get)
     counts = counted.get
     reasons = {r: int(counts[r]) for r in REJECT_REASONS if counts[r]}
@@ -549,12 +561,14 @@ def run_day(
     )
     return DayFigures(
         day=day,
-        columns=[f.name for f in raw.schema.fields],
+        columns=columns,
         input_rows=int(counts["valid"]) + rejected,
         rejected_by_reason=reasons,
         stage2=result,
         stage1_s=round(stage1_s, 2),
         stage2_s=round(time.perf_counter() - started, 2),
+        duplicates=int(deduped.get["duplicates"] or 0),
+        across_midnight=int(deduped.get["across_midnight"] or 0),
         **summary,
     )
 

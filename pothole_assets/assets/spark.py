@@ -37,6 +37,11 @@ class SparkStagesConfig(dg.Config):
     output_partitions: int = Field(
         default=4, description="At most this many parquet files per day (Stage 1)"
     )
+    day_tolerance_hours: float = Field(
+        default=6.0,
+        description="A reading counts in the batch day it was delivered in unless its timestamp "
+        "lies more than this many hours outside that KST day (trips crossing midnight)",
+    )
 
 
 def _stage_specs() -> list[dg.AssetSpec]:
@@ -72,6 +77,8 @@ def _day_record(figures: Any, raw_files: int, stage1_bytes: int, generated: int)
         "rejected_by_reason": dict(figures.rejected_by_reason),
         "context_filtered": figures.context_filtered,
         "rows": figures.rows,
+        "duplicates": figures.duplicates,
+        "across_midnight": figures.across_midnight,
         "suspects": figures.suspects,
         "vetoed": figures.vetoed,
         "potholes": figures.potholes,
@@ -102,13 +109,17 @@ class DayRunner:
 
         self.session = session
         self.params = st.Stage1Params()
+        self.ranges = st.ValidRanges(day_tolerance_h=config.day_tolerance_hours)
         self.bumps = st.bump_index(session, lk.read_bumps(lake)[0], self.params.bump_cell_deg)
         self.segments = st.segment_index(
             session, lk.read_segments(lake), config.max_segment_distance_m
         )
 
     def run(self, day: date) -> dict[str, Any]:
-        """Stage 1 and 2 of `day`, published to the lake; raises `RawSchemaError` on bad input."""
+        """Stage 1 and 2 of `day`, published to the lake.
+
+        Raises `RawSchemaError` or `RawReadError` (naming the lake key) on bad input.
+        """
         from pothole_assets import spark_stages as st
 
         clock = Stopwatch()
@@ -128,7 +139,7 @@ class DayRunner:
         rejected_prefix = lk.day_prefix(lk.STAGE1_REJECTED_PREFIX, day)
         out_prefix = lk.day_prefix(lk.STAGE1_PREFIX, day)
         paths = st.DayPaths(
-            raw=lake_io.input_path(raw_prefix),
+            raw=lake_io.input_files(raw_prefix),
             stage1=lake_io.output_path(out_prefix),
             rejected=lake_io.output_path(rejected_prefix),
         )
@@ -140,6 +151,7 @@ class DayRunner:
             self.segments,
             self.params,
             self.config.output_partitions,
+            self.ranges,
         )
         if figures.rejected:
             lake_io.publish(paths.rejected, rejected_prefix)
@@ -160,25 +172,40 @@ class DayRunner:
         return record
 
 
-def _schema_failure(
-    context: dg.AssetExecutionContext, lake: LakeResource, day: date, problems: list[str]
-) -> Iterator[dg.AssetCheckResult]:
-    """The failed schema check (when the run evaluates it), then the step's failure."""
+def _schema_failure(context: dg.AssetExecutionContext, day: date, exc: Any) -> Iterator[Any]:
+    """The failed schema check (when the run evaluates it), then the step's failure.
+
+    `exc` is a `RawSchemaError`; the step's error starts with the first bad file's lake key.
+    """
     if checks.selected(context, STAGE1, checks.RAW_INPUT_SCHEMA):
         # recorded as a failed check, not only as the step's error
         yield dg.AssetCheckResult(
             asset_key=STAGE1,
             check_name=checks.RAW_INPUT_SCHEMA,
             passed=False,
-            metadata={"day": day.isoformat(), "problems": problems},
+            metadata={
+                "day": day.isoformat(),
+                "problems": exc.problems,
+                "bad_files": dg.MetadataValue.json(exc.files),
+                "unreadable_files": exc.unreadable,
+            },
         )
-    raw_uri = lake.uri(lk.day_prefix(lk.RAW_PREFIX, day))
+    if exc.unreadable:
+        head = f"raw object {exc.unreadable[0]} is unreadable (not parquet, or truncated)"
+    else:
+        head = f"raw file {next(iter(exc.files), '-')} does not match the sensor schema"
     raise dg.Failure(
-        f"{STAGE1} {day}: raw files under {raw_uri} do not match "
-        f"the sensor schema: {'; '.join(problems)}",
-        metadata={"problems": problems},
+        f"{STAGE1} {day}: {head}. {len(exc.files)} raw file(s) do not match the sensor "
+        f"schema or cannot be read: {'; '.join(exc.problems)}"[:2000],
+        metadata={"problems": exc.problems},
         allow_retries=False,
-    )
+    ) from None
+
+
+def _span(days: list[dict[str, Any]]) -> str:
+    """The run's days, as `first..last` (one day: that day)."""
+    first, last = days[0]["day"], days[-1]["day"]
+    return str(first) if first == last else f"{first}..{last}"
 
 
 def _stage1_result(
@@ -206,12 +233,24 @@ def _stage1_result(
             )
         )
     if checks.selected(context, STAGE1, checks.RAW_INPUT_VALID_RANGES):
+        passed = share <= config.max_rejected_share
+        verdict = (
+            f"{total_rejected} of {total_in} raw rows ({share:.2%}) are outside the valid ranges "
+            f"(limit {config.max_rejected_share:.2%}): "
+            + (", ".join(f"{r} {n}" for r, n in by_reason.most_common()) or "none")
+        )
+        if not passed:
+            # a blocking check: the run stops before the warehouse load and the report
+            context.log.error(f"{checks.RAW_INPUT_VALID_RANGES} {_span(days)}: {verdict}")
         check_results.append(
             dg.AssetCheckResult(
                 asset_key=STAGE1,
                 check_name=checks.RAW_INPUT_VALID_RANGES,
-                passed=share <= config.max_rejected_share,
+                passed=passed,
+                description=verdict,
                 metadata={
+                    "duplicates": sum(d["duplicates"] for d in days),
+                    "counted_across_midnight": sum(d["across_midnight"] for d in days),
                     ROWS_REJECTED: total_rejected,
                     "rejected_share": round(share, 5),
                     REJECTED_BY_REASON: dict(by_reason),
@@ -227,6 +266,8 @@ def _stage1_result(
             elapsed=d["stage1_s"],
             input_rows=d["input_rows"],
             context_filtered=d["context_filtered"],
+            duplicates=d["duplicates"],
+            counted_across_midnight=d["across_midnight"],
             suspects=d["suspects"],
             vetoed_by_speed_bump=d["vetoed"],
             potholes=d["potholes"],
@@ -295,13 +336,16 @@ def _stage2_result(
         checks.spec(
             STAGE1,
             checks.RAW_INPUT_SCHEMA,
-            "The raw files carry every sensor column with a usable type.",
+            "Every raw file of the day carries every sensor column with a usable type.",
+            blocking=True,
         ),
         checks.spec(
             STAGE1,
             checks.RAW_INPUT_VALID_RANGES,
             "At most 1% of the raw rows are outside the valid ranges (those are "
-            "excluded and kept aside in stage1_rejected/).",
+            "excluded and kept aside in stage1_rejected/). Blocking: a day that fails it is "
+            "not loaded or reported.",
+            blocking=True,
         ),
         checks.spec(
             STAGE2,
@@ -322,7 +366,7 @@ def pothole_spark_stages(
     pothole: PotholeResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Stage 1 and Stage 2 in one cluster session, which is stopped whatever happens."""
-    from pothole_assets.spark_stages import RawSchemaError
+    from pothole_assets.raw_input import RawReadError, RawSchemaError
 
     run_clock = Stopwatch()
     days = partition_days(context)
@@ -340,7 +384,9 @@ def pothole_spark_stages(
                 try:
                     record = runner.run(day)
                 except RawSchemaError as exc:
-                    yield from _schema_failure(context, lake, day, exc.problems)
+                    yield from _schema_failure(context, day, exc)
+                except RawReadError as exc:
+                    raise dg.Failure(f"{STAGE1} {day}: {exc}", allow_retries=False) from None
                 records.append(record)
                 context.log.info(f"{STAGE1}/{STAGE2} {day}: {record}")
         finally:

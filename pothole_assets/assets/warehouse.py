@@ -75,17 +75,23 @@ def segment_day_metadata(
     partitions_def=pothole_daily_partitions,
     backfill_policy=daily_backfill,
     kinds={"postgres"},
+    # The loader's three checks decide whether a day is fit to report: each is blocking, so a day
+    # that fails one stops the run before the views are refreshed and the report is mailed.
     check_specs=[
         checks.spec(
             SEGMENTS,
             checks.IMPACT_NOT_ABOVE_TOTAL,
             "No segment-day has impact_count > total_count.",
+            blocking=True,
         ),
-        checks.spec(SEGMENTS, checks.NO_EMPTY_SEGMENT_ID, "No row has an empty s_id."),
+        checks.spec(
+            SEGMENTS, checks.NO_EMPTY_SEGMENT_ID, "No row has an empty s_id.", blocking=True
+        ),
         checks.spec(
             SEGMENTS,
             checks.DAY_OVER_DAY_ROW_CHANGE,
             "The day's row count is within 50% of the previous loaded day.",
+            blocking=True,
         ),
     ],
 )
@@ -117,25 +123,51 @@ def pothole_segments(
     day_metadata(context, SEGMENTS, segment_day_metadata(rows, refused, days, changes))
     return dg.MaterializeResult(
         metadata={"partitions_created": created, **run_metadata(days, clock)},
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=checks.IMPACT_NOT_ABOVE_TOTAL,
-                passed=impact_refused == 0 and over == 0,
-                metadata={"rows_refused": impact_refused, "rows_in_table": over},
-            ),
-            dg.AssetCheckResult(
-                check_name=checks.NO_EMPTY_SEGMENT_ID,
-                passed=empty_refused == 0,
-                metadata={"rows_refused": empty_refused},
-            ),
-            dg.AssetCheckResult(
-                check_name=checks.DAY_OVER_DAY_ROW_CHANGE,
-                passed=all(c["within_limit"] for c in changes),
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"per_day": dg.MetadataValue.json(changes)},
-            ),
-        ],
+        check_results=loader_checks(context, days, impact_refused, over, empty_refused, changes),
     )
+
+
+def loader_checks(
+    context: dg.AssetExecutionContext,
+    days: list[date],
+    impact_refused: int,
+    over: int,
+    empty_refused: int,
+    changes: list[dict[str, Any]],
+) -> list[dg.AssetCheckResult]:
+    """The loader's three (blocking) checks; each failure says why, in the check and the log."""
+    span = days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
+    jumps = [c for c in changes if not c["within_limit"]]
+    results = [
+        dg.AssetCheckResult(
+            check_name=checks.IMPACT_NOT_ABOVE_TOTAL,
+            passed=impact_refused == 0 and over == 0,
+            description=f"{impact_refused} row(s) refused and {over} row(s) in the table with "
+            "impact_count > total_count",
+            metadata={"rows_refused": impact_refused, "rows_in_table": over},
+        ),
+        dg.AssetCheckResult(
+            check_name=checks.NO_EMPTY_SEGMENT_ID,
+            passed=empty_refused == 0,
+            description=f"{empty_refused} row(s) refused for an empty s_id",
+            metadata={"rows_refused": empty_refused},
+        ),
+        dg.AssetCheckResult(
+            check_name=checks.DAY_OVER_DAY_ROW_CHANGE,
+            passed=not jumps,
+            description="; ".join(
+                f"{c['day']}: {c['rows']} rows vs {c['previous_rows']} on {c['previous_date']} "
+                f"({c['change']:.0%} change, limit 50%)"
+                for c in jumps
+            )
+            or "every day within 50% of the previous loaded day",
+            metadata={"per_day": dg.MetadataValue.json(changes)},
+        ),
+    ]
+    for result in results:
+        if not result.passed:
+            context.log.error(f"{SEGMENTS} {span}: {result.check_name}: {result.description}")
+    return results
 
 
 def geocode_missing(

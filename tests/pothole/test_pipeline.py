@@ -239,7 +239,9 @@ def test_cluster_is_stopped_and_the_run_fails_when_stage1_raises(
     assert "missing column 'gyro_y'" in failure.event_specific_data.error.message
     (schema_check,) = result.get_asset_check_evaluations()
     assert schema_check.check_name == "raw_input_schema" and not schema_check.passed
-    assert "missing column 'gyro_y'" in schema_check.metadata["problems"].value
+    bad_files = schema_check.metadata["bad_files"].value
+    key = lk.day_prefix(lk.RAW_PREFIX, DAY) + "merged_0000.parquet"
+    assert "missing column 'gyro_y'" in bad_files[local_lake.uri(key)]
     logs = [e.user_message for e in instance.all_logs(result.run_id)]
     assert any("cluster: running" in m for m in logs)
     assert any("cluster: stopped" in m for m in logs)

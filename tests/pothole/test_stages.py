@@ -9,6 +9,7 @@ from pyspark.sql import SparkSession
 
 from pothole_assets import spark_stages as st
 from pothole_assets.geo import M_PER_DEG, LocalProjection
+from pothole_assets.raw_input import RAW_SCHEMA, check_raw_schema, local_raw_files
 
 DAY = dt.date(2026, 2, 10)
 T0 = 1_770_649_200_000 + 3_600_000  # 2026-02-10 01:00 KST in epoch ms
@@ -39,7 +40,7 @@ def _row(trip: str, i: int, accel_z: float = 9.81, gyro_y: float = 0.0, **kw: fl
 
 def _frame(spark: SparkSession, rows: list[dict]):
     frame = pd.DataFrame(rows).astype({"satellites": "int32"})
-    return spark.createDataFrame(frame, schema=st.RAW_SCHEMA)
+    return spark.createDataFrame(frame, schema=RAW_SCHEMA)
 
 
 def _bumps(spark: SparkSession, bumps: list[tuple[float, float, float]]):
@@ -122,7 +123,7 @@ def test_rows_outside_valid_ranges_are_flagged_with_a_reason(spark_session: Spar
 
 def test_raw_schema_problems_are_named(spark_session: SparkSession) -> None:
     frame = pd.DataFrame({"timestamp": [1], "trip_id": ["t"], "accel_z": ["high"]})
-    problems = st.check_raw_schema(spark_session.createDataFrame(frame).schema)
+    problems = check_raw_schema(spark_session.createDataFrame(frame).schema)
     assert "missing column 'gyro_y'" in problems
     assert "column 'accel_z' is string, not double" in problems
 
@@ -221,3 +222,66 @@ def test_one_pass_trip_statistics_give_the_same_scores(spark_session: SparkSessi
     )
     pd.testing.assert_frame_equal(direct.reset_index(drop=True), one_pass.reset_index(drop=True))
     assert one_pass["is_pothole"].sum() == 0 and len(one_pass) == 21
+
+
+# -- one batch day (run_day) on raw files written here --------------------------------------------
+MIDNIGHT = T0 - 3_600_000  # 2026-02-10 00:00 KST
+
+
+def _run_day(spark: SparkSession, folder, rows: list[dict], **ranges: float) -> st.DayFigures:
+    raw = folder / "raw"
+    raw.mkdir(exist_ok=True)
+    frame = pd.DataFrame(rows).astype({"satellites": "int32", "timestamp": "int64"})
+    frame.to_parquet(raw / "merged_0000.parquet", index=False)
+    paths = st.DayPaths(
+        raw=local_raw_files(raw), stage1=str(folder / "s1"), rejected=str(folder / "rej")
+    )
+    bumps = st.bump_index(spark, pd.DataFrame(columns=["lat", "lon", "length_cm"]), 0.0005)
+    segments = st.segment_index(spark, _segments(), 30.0)
+    return st.run_day(spark, DAY, paths, bumps, segments, ranges=st.ValidRanges(**ranges))
+
+
+def _stage1_out(folder) -> pd.DataFrame:
+    return pd.read_parquet(folder / "s1").sort_values("timestamp", ignore_index=True)
+
+
+def test_a_trip_crossing_midnight_is_scored_whole_in_its_batch_day(
+    spark_session: SparkSession, tmp_path
+) -> None:
+    # 20 readings from 23:59:59.000 to 00:00:00.900 KST; the spike is at 23:59:59.500
+    accel = [9.8] * 5 + [19.8] + [9.8] * 14
+    gyro = [0.0] * 5 + [1.0] + [0.0] * 14
+    trip = [
+        _row("NIGHT", i, accel[i], gyro[i], timestamp=MIDNIGHT - 1_000 + i * 100) for i in range(20)
+    ]
+    stray = _row("STRAY", 0, timestamp=MIDNIGHT - 7 * 3_600_000)  # 7 h early: beyond 6 h
+    figures = _run_day(spark_session, tmp_path, [*trip, stray])
+    out = _stage1_out(tmp_path)
+    assert len(out) == 20 and int((out["timestamp"] < MIDNIGHT).sum()) == 10
+    assert figures.across_midnight == 10
+    assert figures.rejected_by_reason == {"timestamp_outside_day": 1}
+    # z over all 20 readings: as in the score test, 0.7·4.2485 + 0.3·4.2485 = 4.2485 > 3
+    spike = out[out["timestamp"] == MIDNIGHT - 500].iloc[0]
+    assert spike["impact_score"] == pytest.approx(4.2485, abs=1e-3) and spike["is_pothole"] == 1
+
+    # with no tolerance the ten readings before midnight are outside the day
+    strict = tmp_path / "strict"
+    strict.mkdir()
+    figures = _run_day(spark_session, strict, [*trip, stray], day_tolerance_h=0.0)
+    assert figures.rejected_by_reason == {"timestamp_outside_day": 11}
+    assert figures.across_midnight == 0 and len(_stage1_out(strict)) == 10
+
+
+def test_a_reading_uploaded_twice_counts_once(spark_session: SparkSession, tmp_path) -> None:
+    accel = [9.8] * 19 + [19.8]
+    gyro = [0.0] * 19 + [1.0]
+    rows = [_row("A", i, accel[i], gyro[i]) for i in range(20)]
+    # the spike uploaded five more times. Counted six times it would give mean 12.2 and
+    # sample std 4.359 (accel), so z = 7.6/4.359 = 1.74 and no pothole; counted once, 4.2485.
+    figures = _run_day(spark_session, tmp_path, rows + [dict(rows[-1]) for _ in range(5)])
+    out = _stage1_out(tmp_path)
+    assert figures.duplicates == 5 and figures.rows == 20 and len(out) == 20
+    assert out["timestamp"].is_unique
+    assert out["impact_score"].iloc[-1] == pytest.approx(4.2485, abs=1e-3)
+    assert out["is_pothole"].tolist() == [0] * 19 + [1]
+    assert figures.input_rows == 25 and figures.context_filtered == 0
