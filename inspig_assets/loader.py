@@ -1,6 +1,7 @@
 """Set-based loading: each source table is read once per run for all target farms of a week."""
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -67,35 +68,95 @@ def fetch(conn: sa.Connection, stmt: sa.Executable) -> list[tuple[Any, ...]]:
     return rows
 
 
-class _Days:
-    """Memoised `YYYYMMDD` / `YYYY-MM-DD` / date → ordinal."""
+_YMD = re.compile(r"\d{8}")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 
-    def __init__(self) -> None:
+
+def parse_day(value: Any) -> int:
+    """Ordinal of a DATE, a `YYYYMMDD` text (the WK_DT columns) or `YYYY-MM-DD` (DOCHUK_DT).
+
+    Raises ValueError for any other text and for an impossible calendar day (`20260230`).
+    """
+    if isinstance(value, dt.datetime):
+        return value.date().toordinal()
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    text = str(value)
+    if _YMD.fullmatch(text):
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])).toordinal()
+    if _ISO.fullmatch(text):
+        return dt.date.fromisoformat(text).toordinal()
+    raise ValueError("not a YYYYMMDD or YYYY-MM-DD day")
+
+
+class SourceValues:
+    """Parses the source's text-typed values; a bad one becomes a problem of its farm.
+
+    A problem names table, column, value and row (`TB_MODON_WK.WK_DT = '20260230' (pig 12): day
+    is out of range for month`); the farm then ends ERROR and the other farms are built.
+    """
+
+    def __init__(self, problems: dict[int, list[str]]) -> None:
+        self.problems = problems
         self.cache: dict[Any, int] = {}
 
-    def __call__(self, value: Any) -> int | None:
+    def note(self, farm: int, table: str, column: str, value: Any, why: str, row: str = "") -> None:
+        """Record a bad value of `farm`."""
+        where = f" ({row})" if row else ""
+        found = self.problems.setdefault(farm, [])
+        if len(found) < 20:  # enough to find them; the message is clipped at 4000 bytes anyway
+            found.append(f"{table.upper()}.{column.upper()} = {value!r}{where}: {why}")
+
+    def day(self, farm: int, table: sa.Table, column: str, value: Any, row: str = "") -> int | None:
+        """Ordinal of a day value (None when NULL or bad; a bad one is noted)."""
         if value is None:
             return None
         found = self.cache.get(value)
-        if found is None:
-            if isinstance(value, dt.datetime):
-                found = value.date().toordinal()
-            elif isinstance(value, dt.date):
-                found = value.toordinal()
-            else:
-                text = str(value).replace("-", "")
-                found = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8])).toordinal()
-            self.cache[value] = found
+        if found is not None:
+            return found
+        try:
+            found = self.cache[value] = parse_day(value)
+        except ValueError as exc:
+            self.note(farm, table.name, column, value, str(exc), row)
         return found
+
+    def check_days(self, rows: Iterable[tuple[Any, ...]], table: sa.Table, column: str) -> None:
+        """Note the bad days among (farm, value) rows that are only aggregated by the database."""
+        for farm, value in rows:
+            self.day(farm, table, column, value)
+
+
+def _date(value: dt.date | None) -> int | None:
+    """Ordinal of a DATE column's value (None stays None)."""
+    return parse_day(value) if value is not None else None
 
 
 def _int(value: Any, default: int = 0) -> int:
     return int(value) if value is not None else default
 
 
-def load_farm_config(conn: sa.Connection, farms: Sequence[int]) -> dict[int, dict[str, int]]:
-    """TC_CODE_SYS defaults (PCODE 14) overridden by TC_FARM_CONFIG; bad values keep the default."""
+def _config_value(value: Any) -> int | None:
+    """A TC_*.CVALUE number (`115`, ` 115 `, `115.0`); None when NULL or blank (not set)."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    number = float(text)  # ValueError for text that is no number
+    if not number.is_integer():
+        raise ValueError("not a whole number")
+    return int(number)
+
+
+def load_farm_config(
+    conn: sa.Connection, farms: Sequence[int], problems: dict[int, list[str]] | None = None
+) -> dict[int, dict[str, int]]:
+    """TC_CODE_SYS defaults (PCODE 14) overridden by TC_FARM_CONFIG.
+
+    A value that is no whole number is a problem (in `problems`) of the farm whose setting it
+    is: a TC_FARM_CONFIG row's farm, or every farm that uses a bad TC_CODE_SYS default.
+    """
+    values = SourceValues(problems if problems is not None else {})
     system = dict(CONFIG_DEFAULTS)
+    bad_system: dict[str, Any] = {}
     rows = fetch(
         conn,
         sa.select(t.tc_code_sys.c.code, t.tc_code_sys.c.cvalue).where(
@@ -107,10 +168,14 @@ def load_farm_config(conn: sa.Connection, farms: Sequence[int]) -> dict[int, dic
     )
     for code, value in rows:
         try:
-            system[code] = int(str(value).strip())
-        except (TypeError, ValueError):
-            pass
+            number = _config_value(value)
+        except ValueError as exc:
+            bad_system[code] = (value, str(exc))
+            continue
+        if number is not None:
+            system[code] = number
     result = {farm: dict(system) for farm in farms}
+    overridden: set[tuple[int, str]] = set()
     rows = fetch(
         conn,
         sa.select(t.tc_farm_config.c.farm_no, t.tc_farm_config.c.code, t.tc_farm_config.c.cvalue)
@@ -120,9 +185,18 @@ def load_farm_config(conn: sa.Connection, farms: Sequence[int]) -> dict[int, dic
     )
     for farm, code, value in rows:
         try:
-            result[farm][code] = int(str(value).strip())
-        except (TypeError, ValueError, KeyError):
-            pass
+            number = _config_value(value)
+        except ValueError as exc:
+            values.note(farm, "tc_farm_config", "cvalue", value, str(exc), f"code {code}")
+            overridden.add((farm, code))
+            continue
+        if number is not None:
+            result[farm][code] = number
+            overridden.add((farm, code))
+    for farm in farms:
+        for code, (value, why) in bad_system.items():
+            if (farm, code) not in overridden:
+                values.note(farm, "tc_code_sys", "cvalue", value, why, f"code {code}")
     return result
 
 
@@ -152,9 +226,13 @@ def load_week_data(
     farms: Sequence[int],
     headers: dict[int, dict[str, Any]] | None = None,
 ) -> tuple[RunContext, dict[int, FarmData]]:
-    """Read every source table once for `farms` and build each farm's FarmData."""
-    days = _Days()
-    dc = days.cache.get
+    """Read every source table once for `farms` and build each farm's FarmData.
+
+    A text-typed day or number that cannot be read becomes a problem of its farm
+    (`FarmData.problems`), never an exception of the whole load.
+    """
+    problems: dict[int, list[str]] = {}
+    values = SourceValues(problems)
     base = week.dt_to
     floor = base - dt.timedelta(days=HISTORY_DAYS)
     floor_s, base_s = ymd(floor), ymd(base)
@@ -168,7 +246,7 @@ def load_week_data(
             data[farm].sigungu_cd = header.get("sigungu_cd")
             data[farm].schedule_group = header.get("schedule_group") or "AM7"
 
-    for farm, cfg in load_farm_config(conn, farms).items():
+    for farm, cfg in load_farm_config(conn, farms, problems).items():
         data[farm].config = cfg
 
     m = t.tb_modon
@@ -193,7 +271,7 @@ def load_week_data(
     )
     for r in rows:
         sow = Sow(
-            r[1], days(r[2]), days(r[3]), days(r[4]), days(r[5]) or ALIVE,
+            r[1], _date(r[2]), _date(r[3]), _date(r[4]), _date(r[5]) or ALIVE,
             _int(r[6]), _int(r[7]), r[8], r[9], r[10],
         )  # fmt: skip
         sows[(r[0], r[1])] = sow
@@ -204,9 +282,12 @@ def load_week_data(
     for r in rows:
         sow = sows.get((r[0], r[1]))
         if sow is not None:
+            day = values.day(r[0], w, "wk_dt", r[2], f"pig {r[1]}, {r[3]}")
+            if day is None:
+                continue
             sow.works.append(
                 Work(
-                    (dc(r[2]) or days(r[2])),
+                    day,
                     r[3],
                     _int(r[4]),
                     _int(r[5]),
@@ -228,17 +309,34 @@ def load_week_data(
             .where(table.c.use_yn == "Y", table.c.wk_dt > since, table.c.wk_dt <= base_s),
         )
 
+    def wk_day(table: sa.Table, r: tuple[Any, ...]) -> int | None:
+        return values.day(r[0], table, "wk_dt", r[2], f"pig {r[1]}")
+
     recent = ymd(week.dt_from - dt.timedelta(days=RECENT_DAYS))
     for r in detail(t.tb_bunman, "silsan", "sasan", "mila", since=recent):
-        data[r[0]].bunman[(r[1], (dc(r[2]) or days(r[2])))] = (_int(r[3]), _int(r[4]), _int(r[5]))  # type: ignore[index]
+        if (day := wk_day(t.tb_bunman, r)) is not None:
+            data[r[0]].bunman[(r[1], day)] = (_int(r[3]), _int(r[4]), _int(r[5]))
     for r in detail(t.tb_eu, "dusu", "dusu_su", "total_kg"):
-        data[r[0]].eu[(r[1], (dc(r[2]) or days(r[2])))] = (
-            _int(r[3]) + _int(r[4]),
-            float(r[5] or 0),
-        )  # type: ignore[index]
+        if (day := wk_day(t.tb_eu, r)) is not None:
+            data[r[0]].eu[(r[1], day)] = (_int(r[3]) + _int(r[4]), float(r[5] or 0))
     for r in detail(t.tb_sago, "sago_gubun_cd"):
-        data[r[0]].sago.append((r[1], (dc(r[2]) or days(r[2])), r[3]))  # type: ignore[arg-type]
+        if (day := wk_day(t.tb_sago, r)) is not None:
+            data[r[0]].sago.append((r[1], day, r[3]))
     ytd_s = ymd(week.ytd_from)
+    # Days the database only counts (year-to-date matings and litters) are read too, so that a
+    # bad one is named instead of counted.
+    for table in (t.tb_gyobae, t.tb_bunman):
+        day_values = sa.select(table.c.farm_no, table.c.wk_dt).distinct()
+        values.check_days(
+            fetch(
+                conn,
+                day_values.where(farm_filter(table.c.farm_no, farms)).where(
+                    table.c.use_yn == "Y", table.c.wk_dt.between(ytd_s, base_s)
+                ),
+            ),
+            table,
+            "wk_dt",
+        )
     for table, name in ((t.tb_gyobae, "gyobae"), (t.tb_bunman, "bunman")):
         columns = [sa.func.count()]
         if name == "bunman":
@@ -284,8 +382,8 @@ def load_week_data(
             Move(
                 _int(r[2]),
                 r[3],
-                (dc(r[4]) or days(r[4])),
-                (dc(r[5]) or days(r[5])),
+                _date(r[4]),
+                _date(r[5]),
                 _int(r[6]) + _int(r[7]),
             )  # type: ignore[arg-type]
         )
@@ -308,9 +406,8 @@ def load_week_data(
         ),
     )
     for r in rows:
-        data[r[0]].lpd.append(
-            ((dc(r[1]) or days(r[1])), float(r[2] or 0), float(r[3] or 0), r[4], r[5])
-        )  # type: ignore[arg-type]
+        if (day := values.day(r[0], lpd, "dochuk_dt", r[1])) is not None:
+            data[r[0]].lpd.append((day, float(r[2] or 0), float(r[3] or 0), r[4], r[5]))
     # One pass for year-to-date and the rearing-rate months: count and Σ kg per farm, month and
     # "inside year-to-date" flag (the ISO year may start in the previous December).
     month = sa.func.substr(lpd.c.dochuk_dt, 1, 7)
@@ -328,6 +425,22 @@ def load_week_data(
         .group_by(lpd.c.farm_no, month, in_ytd),
     )
     rear_months = (rear_from.isoformat()[:7], rear_to.isoformat()[:7])
+    values.check_days(
+        fetch(
+            conn,
+            sa.select(lpd.c.farm_no, lpd.c.dochuk_dt)
+            .distinct()
+            .where(farm_filter(lpd.c.farm_no, farms))
+            .where(
+                lpd.c.use_yn == "Y",
+                lpd.c.dochuk_dt.between(
+                    min(week.ytd_from, rear_from).isoformat(), base.isoformat()
+                ),
+            ),
+        ),
+        lpd,
+        "dochuk_dt",
+    )
     for farm, ym, ytd_flag, count, net in rows:
         target = data[farm]
         if ytd_flag:
@@ -350,7 +463,7 @@ def load_week_data(
         ),
     )
     for r in rows:
-        data[r[0]].trade.append(((dc(r[1]) or days(r[1])), float(r[2]), float(r[3])))  # type: ignore[arg-type]
+        data[r[0]].trade.append((_date(r[1]), float(r[2]), float(r[3])))  # type: ignore[arg-type]
 
     p = t.tb_plan_modon
     rows = fetch(
@@ -407,6 +520,8 @@ def load_week_data(
             data[r[0]].gb_chart = [float(v or 0) for v in r[3:]]
 
     _load_previous_week(conn, week.previous, farms, data)
+    for farm, found in problems.items():
+        data[farm].problems = found
     return RunContext(week, national_price(conn, week)), data
 
 

@@ -218,7 +218,8 @@ class FarmData:
     `bunman` holds litters from 70 days before the week (`bunman_ytd` = year-to-date litters, total
     born, live born), `gyobae_ytd` counts TB_GYOBAE matings year-to-date; `lpd` holds the report
     week's carcasses; `lpd_ytd` is (count, Σ net kg) year-to-date and
-    `lpd_months` the carcass count per `YYYY-MM` of the rearing-rate window.
+    `lpd_months` the carcass count per `YYYY-MM` of the rearing-rate window. `problems` names
+    the source values that could not be read (table, column, value): such a farm is not built.
     """
 
     farm_no: int
@@ -243,6 +244,7 @@ class FarmData:
     sangsi: float | None = None
     gb_chart: list[float] | None = None
     prev: PrevWeek | None = None
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from inspig_assets import schema as t
-from inspig_assets.loader import farm_filter, work_events_query
-from inspig_assets.model import ALIVE, CONFIG_DEFAULTS, Sow, Work, round_half_up
+from inspig_assets.loader import SourceValues, farm_filter, load_farm_config, work_events_query
+from inspig_assets.model import ALIVE, Sow, Work, round_half_up
 from inspig_assets.periods import add_months, ymd
 from inspig_assets.targets import active_services
 
@@ -141,8 +141,13 @@ def rows_from_payload(farm: int, kind: str, payload: Mapping[str, Any]) -> list[
 
 # -- local computation -----------------------------------------------------------------------------
 def _load(
-    conn: sa.Connection, farms: Sequence[int], first: dt.date, last: dt.date
+    conn: sa.Connection,
+    farms: Sequence[int],
+    first: dt.date,
+    last: dt.date,
+    problems: dict[int, list[str]],
 ) -> tuple[dict[int, list[Sow]], dict[int, dict[str, int]], dict[tuple[int, int, int], tuple]]:
+    values = SourceValues(problems)
     history = first - dt.timedelta(days=400)
     m, w = t.tb_modon, t.tb_modon_wk
     sows: dict[tuple[int, int], Sow] = {}
@@ -167,7 +172,6 @@ def _load(
         )  # fmt: skip
         sows[(r[0], r[1])] = sow
         by_farm[r[0]].append(sow)
-    cache: dict[str, int] = {}
     for r in conn.execute(
         work_events_query(farms).where(
             w.c.wk_dt >= ymd(history), w.c.wk_dt <= ymd(last + dt.timedelta(days=130))
@@ -176,24 +180,17 @@ def _load(
         sow = sows.get((r[0], r[1]))
         if sow is None:
             continue
-        day = cache.get(r[2])
+        day = values.day(r[0], w, "wk_dt", r[2], f"pig {r[1]}, {r[3]}")
         if day is None:
-            day = cache[r[2]] = dt.date(int(r[2][:4]), int(r[2][4:6]), int(r[2][6:8])).toordinal()
+            continue
         sow.works.append(
             Work(day, r[3], int(r[4] or 0), int(r[5] or 0), r[6], r[7] or "N", int(r[8] or 0))
         )
     for sow in sows.values():
         sow.works.sort(key=lambda x: (x.day, x.seq))
-    config = {f: {"140002": CONFIG_DEFAULTS["140002"]} for f in farms}
-    for farm, code, value in conn.execute(
-        sa.select(t.tc_farm_config.c.farm_no, t.tc_farm_config.c.code, t.tc_farm_config.c.cvalue)
-        .where(farm_filter(t.tc_farm_config.c.farm_no, farms))
-        .where(t.tc_farm_config.c.use_yn == "Y", t.tc_farm_config.c.code == "140002")
-    ):
-        try:
-            config[farm][code] = int(value)
-        except (TypeError, ValueError):
-            pass
+    config = {
+        f: {"140002": cfg["140002"]} for f, cfg in load_farm_config(conn, farms, problems).items()
+    }
     details: dict[tuple[int, int, int], tuple] = {}
     for table, cols in ((t.tb_bunman, ("silsan", "sasan", "mila")), (t.tb_eu, ("dusu", "dusu_su"))):
         for r in conn.execute(
@@ -201,8 +198,9 @@ def _load(
             .where(farm_filter(table.c.farm_no, farms))
             .where(table.c.use_yn == "Y", table.c.wk_dt.between(ymd(first), ymd(last)))
         ):
-            day = dt.date(int(r[2][:4]), int(r[2][4:6]), int(r[2][6:8])).toordinal()
-            details[(r[0], r[1], day)] = tuple(int(v or 0) for v in r[3:])
+            day = values.day(r[0], table, "wk_dt", r[2], f"pig {r[1]}")
+            if day is not None:
+                details[(r[0], r[1], day)] = tuple(int(v or 0) for v in r[3:])
     lpd = t.tm_lpd_data
     shipped = dict(
         conn.execute(
@@ -346,14 +344,29 @@ def farm_statistics(
 
 
 def compute_local(
-    conn: sa.Connection, farms: Sequence[int], period: StatPeriod
+    conn: sa.Connection,
+    farms: Sequence[int],
+    period: StatPeriod,
+    failed: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows for every farm, computed from the PigPlan source tables (one read per table)."""
+    """Rows for every farm, computed from the PigPlan source tables (one read per table).
+
+    A farm with an unreadable source value (a bad WK_DT, a CVALUE that is no number) gets no rows;
+    `failed` receives it with the values named.
+    """
     if not farms:
         return []
-    by_farm, config, details = _load(conn, farms, period.first, period.last)
+    problems: dict[int, list[str]] = {}
+    by_farm, config, details = _load(conn, farms, period.first, period.last, problems)
     rows = []
     for farm in farms:
+        if farm in problems:
+            if failed is not None:
+                failed[farm] = (
+                    f"local computation, farm {farm}, period {period.label}: "
+                    f"bad source value(s): {'; '.join(problems[farm])}"
+                )
+            continue
         stats = farm_statistics(
             by_farm[farm], details, farm, period, config[farm]["140002"], config[farm]["shipped"]
         )

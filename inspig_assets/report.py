@@ -80,8 +80,19 @@ def default_inserter(conn: sa.Connection, table: sa.Table, rows: Any) -> int:
 
 # -- processing ----------------------------------------------------------------------------------
 def process_farm(farm: FarmData, ctx: RunContext) -> FarmOutcome:
-    """Run the ten processors in order; the first exception fails the farm (nothing partial)."""
+    """Run the ten processors in order; the first exception fails the farm (nothing partial).
+
+    A farm with unreadable source values is not processed: it fails with one FarmProcessor log
+    row naming each bad value (table, column, value, row).
+    """
     outcome = FarmOutcome(farm.farm_no)
+    if farm.problems:
+        started = now_kst()
+        message = clip_message(f"bad source value(s): {'; '.join(farm.problems)}")
+        log = _log("FarmProcessor", started, 0, 0, ERROR, message)
+        outcome.logs.append({**log, "error_cd": "BAD_SOURCE_VALUE"})
+        outcome.error = message
+        return outcome
     done: dict[str, proc.ProcessorResult] = {}
     for key, name, processor in proc.PROCESSORS:
         started = now_kst()

@@ -112,7 +112,8 @@ class ProductivityApiResource(dg.ConfigurableResource):
     ) -> tuple[list[dict[str, Any]], dict[int, str]]:
         """Rows for `farms` and the farms that failed (farm → message)."""
         if self.is_sample:
-            return compute_local(conn, farms, period), {}
+            local_failed: dict[int, str] = {}
+            return compute_local(conn, farms, period, local_failed), local_failed
         rows: list[dict[str, Any]] = []
         failed: dict[int, str] = {}
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:

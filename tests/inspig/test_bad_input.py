@@ -3,11 +3,12 @@
 from typing import Any
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
 from inspig_assets import checks as ck
 from inspig_assets import schema as t
-from inspig_assets.assets import ts_ins_weekly_report
+from inspig_assets.assets import ts_ins_weekly_report, ts_productivity
 from inspig_assets.partitions import report_key
 from resources.farm_db import FarmDbResource
 
@@ -133,3 +134,107 @@ def test_dry_run_names_unknown_farms_too(farm_db: FarmDbResource) -> None:
     run = _materialize(farm_db, "AM7", {"test_mode": True, "farm_list": [4242], "dry_run": True})
     assert not _check(run, ck.CHECK_FARM_LIST_KNOWN).passed
     assert _week_rows(farm_db) == {}
+
+
+# -- point 1: one farm's unreadable source value -----------------------------------------------
+BAD = 901  # a copy of farm 900 with one bad value
+
+
+def _clone(conn: sa.Connection, source: int, target: int) -> None:
+    """Copy every source row of farm `source` to farm `target` (the same sows and events)."""
+    for table in t.SOURCE_TABLES:
+        if "farm_no" not in table.c or table is t.ta_member:
+            continue
+        rows = [
+            dict(r)
+            for r in conn.execute(table.select().where(table.c.farm_no == source)).mappings()
+        ]
+        if rows:
+            conn.execute(table.insert(), [{**r, "farm_no": target} for r in rows])
+
+
+def _corrupt(conn: sa.Connection, table: sa.Table, column: str, value: str, **where: Any) -> None:
+    stmt = table.update().where(table.c.farm_no == BAD)
+    for name, match in where.items():
+        stmt = stmt.where(table.c[name] == match)
+    assert conn.execute(stmt.values({column: value})).rowcount == 1
+
+
+# (table, column, bad value, the row it replaces): text days and numbers of tiny farm 900
+CASES = {
+    "modon_wk_impossible_day": (t.tb_modon_wk, "wk_dt", "20250230", {"pig_no": 5, "wk_gubun": "G"}),
+    "eu_seven_digits": (t.tb_eu, "wk_dt", "2025031", {"pig_no": 3, "wk_dt": "20250306"}),
+    "bunman_not_a_leap_day": (t.tb_bunman, "wk_dt", "20250229", {"pig_no": 2}),
+    "sago_impossible_day": (t.tb_sago, "wk_dt", "20250231", {"pig_no": 5}),
+    # year-to-date matings are only counted by the database: the bad day must still be named
+    "gyobae_counted_only": (t.tb_gyobae, "wk_dt", "20250132", {"pig_no": 10}),
+    "lpd_impossible_day": (t.tm_lpd_data, "dochuk_dt", "2025-02-30", {"lpd_seq": 4}),
+    "config_not_a_number": (t.tc_farm_config, "cvalue", "5일", {"code": "140008"}),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_source_value_fails_only_its_farm_and_names_table_column_value(
+    farm_db: FarmDbResource, case: str
+) -> None:
+    table, column, value, where = CASES[case]
+    with farm_db.begin() as conn:
+        build(conn)
+        _clone(conn, FARM, BAD)
+        _corrupt(conn, table, column, value, **where)
+    run = _materialize(farm_db, "AM7")
+    assert run.success
+    # the good farm is built, the farm with the bad value ends ERROR (no sub rows, no token)
+    assert _week_rows(farm_db) == {FARM: ("COMPLETE", "AM7"), BAD: ("ERROR", "AM7")}
+    named = f"{table.name.upper()}.{column.upper()} = {value!r}"
+    with farm_db.begin() as conn:
+        logs = conn.execute(
+            sa.select(
+                t.ts_ins_job_log.c.proc_nm,
+                t.ts_ins_job_log.c.error_cd,
+                t.ts_ins_job_log.c.error_msg,
+            ).where(t.ts_ins_job_log.c.farm_no == BAD)
+        ).fetchall()
+        bad_subs = conn.execute(
+            sa.select(sa.func.count()).where(t.ts_ins_week_sub.c.farm_no == BAD)
+        ).scalar()
+    assert [(r[0], r[1]) for r in logs] == [("FarmProcessor", "BAD_SOURCE_VALUE")]
+    assert named in logs[0][2], logs[0][2]
+    assert bad_subs == 0
+    check = _check(run, ck.CHECK_FARMS_COMPLETE)
+    failed = check.metadata["failed_farms"].value
+    assert not check.passed and list(failed) == [f"{WEEK.dt_from}|AM7/{BAD}"]
+    assert named in failed[f"{WEEK.dt_from}|AM7/{BAD}"]
+
+
+def test_impossible_day_is_named_with_its_sow_and_reason(farm_db: FarmDbResource) -> None:
+    with farm_db.begin() as conn:
+        build(conn)
+        _clone(conn, FARM, BAD)
+        _corrupt(conn, t.tb_modon_wk, "wk_dt", "20250230", pig_no=5, wk_gubun="G")
+    run = _materialize(farm_db, "AM7")
+    failed = _check(run, ck.CHECK_FARMS_COMPLETE).metadata["failed_farms"].value
+    message = failed[f"{WEEK.dt_from}|AM7/{BAD}"]
+    assert "TB_MODON_WK.WK_DT = '20250230' (pig 5, G): day is out of range for month" in message
+
+
+def test_local_productivity_keeps_the_good_farm_and_names_the_bad_one(
+    farm_db: FarmDbResource,
+) -> None:
+    with farm_db.begin() as conn:
+        build(conn)
+        _clone(conn, FARM, BAD)
+        _corrupt(conn, t.tb_modon_wk, "wk_dt", "20250230", pig_no=5, wk_gubun="G")
+    run = dg.materialize(
+        [ts_productivity],
+        partition_key=WEEK.dt_from.isoformat(),
+        resources=inspig_resources(farm_db),
+    )
+    assert run.success
+    (check,) = run.get_asset_check_evaluations()
+    failed = check.metadata["failed"].value
+    assert not check.passed and list(failed) == ["2025-W11/901"]
+    assert "TB_MODON_WK.WK_DT = '20250230'" in failed["2025-W11/901"]
+    with farm_db.begin() as conn:
+        farms = {r[0] for r in conn.execute(sa.select(t.ts_productivity.c.farm_no))}
+    assert farms == {FARM}

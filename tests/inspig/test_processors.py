@@ -60,7 +60,7 @@ def report(farm_db: FarmDbResource) -> tuple[dict[str, Any], dict[tuple, dict[st
 def test_config_and_rearing_rate(report: tuple) -> None:
     _, subs = report
     row = subs[("CONFIG", "-", 1)]
-    # defaults, return days overridden to 5, the bad "abc" gestation override ignored
+    # defaults, return days overridden to 5, the NULL gestation override leaves the default
     assert _cnt(row, 5) == [115, 21, 180, 240, 5]
     # rearing window Sep 2024..Feb 2025; only December has weaned piglets (10 weaned 2024-07-20,
     # + 159 days); 2 carcasses graded in December → 2 / 10 = 20.0 %

@@ -3,7 +3,7 @@
 Report week 2025-W11: DT_FROM 2025-03-10 (Mon) .. DT_TO 2025-03-16 (Sun). Year-to-date runs from
 2024-12-30 (Monday of ISO week 1 of 2025); "last month" from 2025-02-08. The schedule week is
 2025-03-17 .. 2025-03-23. Settings: defaults (gestation 115, lactation 21, ship age 180, first
-mating age 240) except return days 5 (farm override); an unusable override of 140002 is ignored.
+mating age 240) except return days 5 (farm override); a NULL override of 140002 keeps the default.
 """
 
 import datetime as dt
@@ -109,7 +109,7 @@ def build(conn: sa.Connection, *, subscribed: bool = True) -> None:
         for i, (c, v) in enumerate(CONFIG_DEFAULTS.items())])  # fmt: skip
     conn.execute(t.tc_farm_config.insert(), [
         {"farm_no": FARM, "code": "140008", "cvalue": "5", "use_yn": "Y"},
-        {"farm_no": FARM, "code": "140002", "cvalue": "abc", "use_yn": "Y"},
+        {"farm_no": FARM, "code": "140002", "cvalue": None, "use_yn": "Y"},
     ])  # fmt: skip
     conn.execute(t.ts_ins_conf.insert(), [{"farm_no": FARM,
                  "week_tw_gy": json.dumps({"method": "farm", "tasks": []})}])  # fmt: skip
