@@ -317,6 +317,7 @@ def production_db_backups(
                     backup_dir,
                     db.backup_prefix,
                     busy_timeout_s=production_db.busy_timeout_seconds,
+                    max_copy_s=production_db.online_copy_max_seconds,
                 )
                 made.append(result.__dict__)
                 context.log.info(f"{db.name}: backup {result.path} ({result.rows} rows) verified")

@@ -29,7 +29,7 @@ from production_assets.databases import (
     require_table,
 )
 from production_assets.maintenance import integrity_check, is_ok
-from production_assets.snapshots import consistent_copy, remove_copy
+from production_assets.snapshots import MAX_COPY_S, consistent_copy, remove_copy
 from resources.kst import KST, now_kst
 
 STAMP_FORMAT = "%Y%m%d_%H%M%S"
@@ -210,6 +210,7 @@ def backup_database(
     prefix: str,
     now: dt.datetime | None = None,
     busy_timeout_s: float = 5.0,
+    max_copy_s: float = MAX_COPY_S,
 ) -> BackupResult:
     """Make one verified backup `{prefix}_YYYYMMDD_HHMMSS.db` of `source` in `backup_dir`."""
     started = time.perf_counter()
@@ -228,7 +229,7 @@ def backup_database(
         finally:
             src.close()
         try:
-            method = consistent_copy(source, partial, busy_timeout_s)
+            method = consistent_copy(source, partial, busy_timeout_s, max_copy_s=max_copy_s)
         except (sqlite3.Error, OSError) as exc:
             raise BackupError(f"backup of {source} failed: {exc}") from exc
         # Writing the copy to disk (I/O) and checking it (CPU, from the page cache) overlap.

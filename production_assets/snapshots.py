@@ -7,8 +7,10 @@ Two ways to copy, fastest first:
   transactions) and folding it back leaves one self-contained file. Writers never wait for a WAL
   reader. In rollback-journal mode the read lock does block the ERP's commits, so the copy is
   abandoned when it would hold the lock longer than the write-lock budget.
-- SQLite's online backup API, in steps short enough to let a writer in between them; a change by
-  the writer restarts the copy, up to MAX_RESTARTS times.
+- SQLite's online backup API, in steps short enough to let a writer in between them. A commit by
+  the writer restarts the copy (SQLite does), so it finishes once the file stays unchanged for
+  one whole pass, however often it changed before; a file that never does fails after
+  MAX_COPY_S with a message that says so, and the next run tries again.
 
 `long_reading` uses the same copies so a long query (integrity check, digests, totals) on a
 rollback-journal file reads a private snapshot instead of blocking the ERP. Plain Python: nothing
@@ -19,7 +21,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -34,7 +36,8 @@ from production_assets.databases import (
 
 # Pages copied per step of the online backup API (16 MB of 4 KB pages: a few tens of ms).
 STEP_PAGES = 4096
-MAX_RESTARTS = 20
+# Longest an online backup of a rollback-journal file keeps trying while the writer changes it.
+MAX_COPY_S = 300.0
 COPY_CHUNK = 64 * 1024 * 1024
 WAL_HEADER_OFFSET = 18  # bytes 18-19 of the database header: 2 and 2 in WAL mode
 
@@ -162,14 +165,25 @@ def file_copy_snapshot(
     return method
 
 
-def copy_database(src: sqlite3.Connection, dest_path: Path) -> None:
+def copy_database(
+    src: sqlite3.Connection,
+    dest_path: Path,
+    max_seconds: float = MAX_COPY_S,
+    clock: Callable[[], float] = time.monotonic,
+    on_step: Callable[[], None] | None = None,
+    step_pages: int = STEP_PAGES,
+) -> None:
     """Consistent copy of an open database into a new file with the online backup API.
 
     A WAL source is copied in one step from a read snapshot (writers keep writing). A rollback
-    journal source is copied in steps of STEP_PAGES with a pause between them, so a writer waits
-    for one step at most; if writers keep restarting the copy it gives up after MAX_RESTARTS.
+    journal source is copied in steps of `step_pages`; the read lock is held for one step at a time
+    and released in between, so a writer waits for one step at most. A commit between two steps
+    makes SQLite start the copy again; the copy is complete when one whole pass ran without one.
+    It gives up once `max_seconds` of `clock` have passed, with a message naming the file and how
+    often it changed. `on_step` is called between steps, while no lock is held.
     """
     mode = src.execute("PRAGMA journal_mode").fetchone()[0]
+    source = src.execute("PRAGMA database_list").fetchone()[2]
     src.execute("PRAGMA mmap_size=268435456")  # read pages by memory map, as the ERP's readers do
     dest = sqlite3.connect(dest_path)
     # The destination is a new file that is thrown away on any failure: no journal, no syncs while
@@ -180,19 +194,25 @@ def copy_database(src: sqlite3.Connection, dest_path: Path) -> None:
         if mode == "wal":
             src.backup(dest)
         else:
+            deadline = clock() + max_seconds
             state = {"remaining": None, "restarts": 0}
 
             def progress(status: int, remaining: int, total: int) -> None:
                 last = state["remaining"]
-                if last is not None and remaining > last:
+                if last is not None and remaining >= last:  # no progress: a commit restarted it
                     state["restarts"] += 1
-                    if state["restarts"] > MAX_RESTARTS:
-                        raise sqlite3.OperationalError(
-                            f"the source kept changing during the copy ({MAX_RESTARTS} restarts)"
-                        )
                 state["remaining"] = remaining
+                if remaining and clock() > deadline:
+                    raise sqlite3.OperationalError(
+                        f"{source}: no consistent copy within {max_seconds:g} s: the file was "
+                        f"changed {state['restarts']} time(s) while it was copied, and a copy "
+                        f"needs it unchanged for one whole pass ({total} pages). The ERP was "
+                        "never held up; the next run tries again"
+                    )
+                if remaining and on_step is not None:
+                    on_step()
 
-            src.backup(dest, pages=STEP_PAGES, progress=progress, sleep=WRITER_TURN_S)
+            src.backup(dest, pages=step_pages, progress=progress, sleep=WRITER_TURN_S)
         dest.execute("PRAGMA journal_mode=DELETE")
     finally:
         dest.close()
@@ -203,6 +223,7 @@ def consistent_copy(
     dest_path: Path,
     busy_timeout_s: float = 5.0,
     lock_budget_s: float = WRITE_LOCK_BUDGET_S,
+    max_copy_s: float = MAX_COPY_S,
 ) -> str:
     """Copy `source` as of one moment into `dest_path` by the fastest safe way; returns which."""
     method = file_copy_snapshot(source, dest_path, busy_timeout_s, lock_budget_s)
@@ -210,7 +231,7 @@ def consistent_copy(
         return method
     src = connect_ro(source, busy_timeout_s)
     try:
-        copy_database(src, dest_path)
+        copy_database(src, dest_path, max_copy_s)
     except BaseException:
         remove_copy(dest_path)
         raise

@@ -14,6 +14,7 @@ from production_assets.databases import (
     discover,
 )
 from production_assets.sample_data import ensure_sample
+from production_assets.snapshots import MAX_COPY_S
 from production_assets.watch import STABILIZATION_CHECKS, STABILIZATION_WAIT_S
 from resources.kst import today_kst
 from resources.settings import PlatformSettings
@@ -44,6 +45,14 @@ class ProductionDbResource(dg.ConfigurableResource):
         description=(
             "Longest the platform holds a file's write lock in one transaction (index build, "
             "ANALYZE); a longer one is rolled back and reported, so the ERP is never held up"
+        ),
+    )
+    online_copy_max_seconds: float = Field(
+        default=MAX_COPY_S,
+        gt=0,
+        description=(
+            "Longest a backup of a rollback-journal file keeps copying while the ERP changes it; "
+            "it then fails naming the file and is tried again on the next run"
         ),
     )
     wal_limit_mb: float = Field(
