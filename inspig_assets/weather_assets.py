@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from inspig_assets import schema as t
+from inspig_assets.jobs import ORACLE_TAGS
 from inspig_assets.partitions import TIMEZONE
 from inspig_assets.sources import InspigSampleResource
 from inspig_assets.weather import (
@@ -280,6 +281,11 @@ class WeatherConfig(dg.Config):
                     f"{self.asos_start!r}/{self.asos_end!r}",
                     allow_retries=False,
                 ) from None
+            if first > end:
+                raise dg.Failure(
+                    f"tm_weather: asos_start {self.asos_start} is after asos_end {self.asos_end}",
+                    allow_retries=False,
+                )
             return first.date(), min(end.date(), last)
         if self.asos_days == 0:
             return None
@@ -359,7 +365,14 @@ def tm_weather(
         parsed.rejected.extend(batch.parsed.rejected)
     if days and source:
         with engine.begin() as conn:
-            counts["stations_assigned"] = assign_stations(conn, farms, stations_in_use(conn))
+            stations = stations_in_use(conn)
+            if not stations:
+                raise dg.Failure(
+                    "tm_weather: TM_WEATHER_ASOS holds no station in use, so no farm has an ASOS "
+                    "station; materialize tm_weather_asos first",
+                    allow_retries=False,
+                )
+            counts["stations_assigned"] = assign_stations(conn, farms, stations)
         batch = _observed(source, farms, days)
         with engine.begin() as conn:
             counts["observed_rows"] = upsert(conn, t.tm_weather, batch.parsed.rows, Mode.OVERWRITE)
@@ -404,6 +417,7 @@ inspig_weather_job = dg.define_asset_job(
     "inspig_weather_job",
     selection=dg.AssetSelection.assets(tm_weather_hourly, tm_weather),
     config={"ops": {"tm_weather": {"config": {"asos_days": 0}}}},
+    tags=ORACLE_TAGS,
     description="Hourly: short-term forecast and nowcast, daily forecast rows, mid-term.",
 )
 inspig_weather_observed_job = dg.define_asset_job(
@@ -412,6 +426,7 @@ inspig_weather_observed_job = dg.define_asset_job(
     config={
         "ops": {"tm_weather": {"config": {"forecast": False, "midterm": False, "asos_days": 1}}}
     },
+    tags=ORACLE_TAGS,
     description="Daily: the station list and farms' stations, yesterday's ASOS observations.",
 )
 WEATHER_JOBS = (inspig_weather_job, inspig_weather_observed_job)

@@ -318,3 +318,44 @@ def test_schedules_in_seoul_time() -> None:
     )
     (request,) = observed.evaluate_tick(context).run_requests
     assert request.job_name in (None, "inspig_weather_observed_job")
+
+
+def test_weather_jobs_carry_the_oracle_tag() -> None:
+    from inspig_assets.definitions import defs
+
+    for name in ("inspig_weather_job", "inspig_weather_observed_job"):
+        assert defs.resolve_job_def(name).tags.get("platform/oracle") == "inspig", name
+
+
+def test_a_bad_observed_range_is_refused_naming_it(
+    farms: FarmDbResource, httpserver: HTTPServer, kma_server: Kma
+) -> None:
+    keys(farms, ("k", "K", 0))
+    config = {"forecast": False, "midterm": False, "asos_start": "2025-12-01"}
+    result = run(farms, httpserver, [tm_weather], config)
+    assert not result.success
+    assert "asos_start/asos_end must be YYYYMMDD, got '2025-12-01'/None" in failure_message(result)
+    result = run(farms, httpserver, [tm_weather], {**config, "asos_start": "20251205",
+                                                    "asos_end": "20251201"})  # fmt: skip
+    assert "asos_start 20251205 is after asos_end 20251201" in failure_message(result)
+    assert len(httpserver.log) == 0 and rows(farms, t.tm_weather) == []
+
+
+def test_a_range_of_observed_days_is_reloaded(
+    farms: FarmDbResource, httpserver: HTTPServer, kma_server: Kma
+) -> None:
+    keys(farms, ("k", "K", 0))
+    config = {"forecast": False, "midterm": False, "asos_start": "20251130", "asos_end": "20251201"}
+    alone = run(farms, httpserver, [tm_weather], config)  # no station list yet: said, not silent
+    assert "TM_WEATHER_ASOS holds no station in use" in failure_message(alone)
+    assert run(farms, httpserver, [tm_weather_asos, tm_weather], config).success
+    got = {
+        (r["nx"], r["ny"], r["wk_date"]): float(r["temp_avg"]) for r in rows(farms, t.tm_weather)
+    }
+    # both recorded days for both grids (Seoul from station 108, Busan from 159)
+    assert got == {
+        (60, 127, "20251130"): 2.1, (60, 127, "20251201"): 4.0,
+        (98, 76, "20251130"): 2.1, (98, 76, "20251201"): 4.0,
+    }  # fmt: skip
+    stations = sorted(r.args["stnIds"] for r, _ in httpserver.log)
+    assert stations == ["108", "159"]
