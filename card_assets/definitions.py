@@ -1,4 +1,10 @@
-"""Code location 'card': the 2-hourly sales-org extracts and per-user card pages."""
+"""Code location 'card': the 2-hourly sales-org extracts and per-user card pages.
+
+Its steps are light (threads waiting on T2A, one pandas pass) and run in the run's own process:
+no interpreter is started per step.
+"""
+
+import dagster as dg
 
 from card_assets import assets, checks
 from card_assets.jobs import JOBS
@@ -15,4 +21,5 @@ defs = location_definitions(
     jobs=JOBS,
     schedules=build_schedules(settings),
     resources=domain_resources(settings),
+    executor=dg.in_process_executor,
 )

@@ -123,21 +123,20 @@ def test_demo_output_is_a_few_lines_and_the_event_log_goes_to_the_file(tmp_path:
     locations = [
         ("demo", DEMO),
         ("empty", EMPTY),
-        ("card", "card_assets.definitions"),
         ("broken", "tests.resources.no_such_location"),
     ]
     with dg.instance_for_test() as instance:
         code = run_demo(locations, log_path, out, instance=instance)
     assert code == 1  # two checks of the demo location fail, and "broken" does not load
     lines = out.getvalue().splitlines()
-    # the log path; 4 runs; 3 location lines; the table (blank, header, rule, 4 rows);
+    # the log path; 4 runs; 2 location lines; the table (blank, header, rule, 3 rows);
     # the load error and 2 failed checks; the total
     assert len(lines) <= 20, lines
     assert lines[0] == f"full log: {log_path}"
     assert str(log_path) in lines[-1] and lines[-1].startswith("total ")
     assert not any("DEBUG" in line or "STEP_START" in line for line in lines)
-    rows = {line.split()[0]: line for line in lines if line.startswith(("demo ", "empty", "card"))}
-    assert rows["empty"].endswith("no assets yet") and rows["card"].endswith("no assets yet")
+    rows = {line.split()[0]: line for line in lines if line.startswith(("demo ", "empty"))}
+    assert rows["empty"].endswith("no assets yet")
     assert rows["demo"].endswith("FAILED")
     assert any(line.startswith("broken") and line.endswith("load failed") for line in lines)
     # the file holds Dagster's event stream of every run, from the step processes too
