@@ -528,6 +528,57 @@ TARGET_TABLES: tuple[sa.Table, ...] = (
 )
 
 
+# -- views ---------------------------------------------------------------------------------------
+WEEK_STATUS_VIEW = "vw_ins_week_status"
+
+
+def week_status_select() -> sa.Select:
+    """Each farm's latest report per DAY_GB (by year, week) with master and row COMPLETE."""
+    ms, wk = ts_ins_master, ts_ins_week
+    latest = sa.func.row_number().over(
+        partition_by=(wk.c.farm_no, ms.c.day_gb),
+        order_by=(ms.c.report_year.desc(), ms.c.report_week_no.desc()),
+    )
+    ranked = (
+        sa.select(
+            wk.c.farm_no,
+            ms.c.day_gb,
+            wk.c.master_seq,
+            wk.c.share_token,
+            wk.c.token_expire_dt,
+            ms.c.report_year,
+            ms.c.report_week_no,
+            wk.c.dt_from,
+            wk.c.dt_to,
+            wk.c.status_cd,
+            latest.label("rn"),
+        )
+        .join(ms, ms.c.seq == wk.c.master_seq)
+        .where(ms.c.status_cd == "COMPLETE", wk.c.status_cd == "COMPLETE")
+        .subquery("ranked")
+    )
+    return sa.select(*[c for c in ranked.c if c.name != "rn"]).where(ranked.c.rn == 1)
+
+
+# The view's columns, for queries (the view is not part of `metadata`: create_all makes it).
+vw_ins_week_status = sa.table(
+    WEEK_STATUS_VIEW, *[sa.column(c.name, c.type) for c in week_status_select().selected_columns]
+)
+
+
+def week_status_view_ddl(dialect: sa.Dialect) -> str:
+    """CREATE OR REPLACE VIEW vw_ins_week_status, in `dialect` (Oracle and PostgreSQL)."""
+    query = week_status_select().compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return f"CREATE OR REPLACE VIEW {WEEK_STATUS_VIEW} AS {query}"
+
+
+def create_week_status_view(conn: sa.Connection, *, replace: bool = False) -> None:
+    """Create vw_ins_week_status when it is missing (or always, with `replace`)."""
+    if replace or WEEK_STATUS_VIEW not in sa.inspect(conn).get_view_names():
+        conn.execute(sa.text(week_status_view_ddl(conn.dialect)))
+
+
 def create_all(conn: sa.Connection) -> None:
-    """Create every missing table and sequence (local schema and tests; prod tables exist)."""
+    """Create every missing table, sequence and view (local schema and tests; prod tables exist)."""
     metadata.create_all(conn, checkfirst=True)
+    create_week_status_view(conn)
