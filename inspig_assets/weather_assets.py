@@ -95,6 +95,8 @@ class Batch:
             except SourceError as exc:
                 self.failed[label] = str(exc)
                 self.transient = self.transient or exc.transient
+            except (KeyError, TypeError, ValueError) as exc:  # items without their fields
+                self.failed[label] = f"kma ({label}): malformed answer: {type(exc).__name__} {exc}"
         return self
 
 

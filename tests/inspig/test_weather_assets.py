@@ -359,3 +359,37 @@ def test_a_range_of_observed_days_is_reloaded(
     }  # fmt: skip
     stations = sorted(r.args["stnIds"] for r, _ in httpserver.log)
     assert stations == ["108", "159"]
+
+
+def test_demo_builds_the_weather_assets() -> None:
+    from resources.demo import location_defs, plan_stages
+
+    stages = plan_stages(location_defs("inspig_assets.definitions"))
+    weather = [s for s in stages if any("weather" in k.to_user_string() for k in s.keys)]
+    (stage,) = weather  # one unpartitioned run, upstreams first
+    assert stage.partitions_def is None
+    assert [k.to_user_string() for k in stage.keys][-1] == "tm_weather"
+    assert {k.to_user_string() for k in stage.keys} == {
+        "tm_weather_asos", "tm_weather_hourly", "tm_weather",
+    }  # fmt: skip
+
+
+def test_a_malformed_answer_fails_its_grid_only(
+    farms: FarmDbResource, httpserver: HTTPServer, kma_server: Kma
+) -> None:
+    keys(farms, ("k", "K", 0))
+    original = kma_server.answer
+
+    def without_dates(path: str, args: dict) -> dict:
+        payload = original(path, args)
+        if args.get("nx") == "98" and path.endswith("getVilageFcst"):
+            for item in payload["response"]["body"]["items"]["item"]:
+                item.pop("fcstDate")
+        return payload
+
+    kma_server.answer = without_dates  # type: ignore[method-assign]
+    result = run(farms, httpserver, [tm_weather_hourly])
+    assert "grid 98,76: kma (grid 98,76): malformed answer: KeyError 'fcstDate'" in (
+        failure_message(result)
+    )
+    assert {(r["nx"], r["ny"]) for r in rows(farms, t.tm_weather_hourly)} == {SEOUL}
