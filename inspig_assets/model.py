@@ -136,6 +136,11 @@ class Sow:
             index += 1
         return None
 
+    def works_after(self, work: Work | None) -> Work | None:
+        """The first status-setting work after `work` (None: her first one), whenever it was."""
+        start = 0 if work is None else self.works.index(work) + 1
+        return next((w for w in self.works[start:] if w.gubun in WORK_KINDS), None)
+
     def prev_work(self, work: Work) -> Work | None:
         """The work before `work` (SEQ−1)."""
         works = self.works

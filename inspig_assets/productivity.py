@@ -14,7 +14,15 @@ import sqlalchemy as sa
 
 from inspig_assets import schema as t
 from inspig_assets.loader import SourceValues, farm_filter, load_farm_config, work_events_query
-from inspig_assets.model import ALIVE, Sow, Work, round_half_up
+from inspig_assets.model import (
+    ALIVE,
+    LACTATING,
+    PREGNANT,
+    SURROGATE,
+    Sow,
+    Work,
+    round_half_up,
+)
 from inspig_assets.periods import add_months, ymd
 from inspig_assets.targets import active_services
 
@@ -228,6 +236,59 @@ def _productive_from(sow: Sow) -> int | None:
     return next((w.day for w in sow.works if w.gubun in "GBEF"), None)
 
 
+# Accidents that are a pregnant sow leaving the herd (moved out, sold): she was gestating.
+PREGNANT_EXITS = ("050005", "050006")
+
+
+def _service_failed(sow: Sow, following: Work | None) -> bool:
+    """Whether a service (or a pregnancy at entry) followed by `following` led to no farrowing.
+
+    Failed: a return to heat, an abortion or a negative check (an accident other than a pregnant
+    sow's exit), a new service, or the sow's exit before any further event. A service still
+    waiting for its outcome while the sow is in the herd counts as a pregnancy.
+    """
+    if following is None:
+        return sow.out != ALIVE
+    if following.gubun == "F":
+        return following.sago_cd not in PREGNANT_EXITS
+    return following.gubun == "G"
+
+
+def _open_from(sow: Sow, work: Work | None) -> bool:
+    """Whether the days from `work` (None: from entry) to the sow's next work are non-productive."""
+    if work is None:
+        if sow.status_cd in (LACTATING, SURROGATE):
+            return False
+        if sow.status_cd == PREGNANT:
+            return _service_failed(sow, sow.works_after(None))
+        return True
+    if work.gubun == "B":
+        return False
+    if work.gubun == "E":
+        return work.daeri != "Y"  # a nurse sow (surrogate) is lactating
+    if work.gubun == "F":
+        return work.sago_cd not in PREGNANT_EXITS
+    return _service_failed(sow, sow.works_after(work))
+
+
+def non_productive_days(sow: Sow, first: int, last: int) -> int:
+    """Non-productive days (NPD) of `sow` among the productive days `first`..`last`.
+
+    The days a productive sow is neither gestating nor lactating: from entry or weaning to the
+    service that leads to a farrowing; from a service that failed (return to heat, abortion,
+    negative check) on; from the last event to her exit when she was not pregnant.
+    """
+    days = 0
+    judged: dict[int, bool] = {}
+    for day in range(first, last + 1):
+        work = sow.last_work(day)
+        key = id(work)
+        if key not in judged:
+            judged[key] = _open_from(sow, work)
+        days += judged[key]
+    return days
+
+
 def farm_statistics(
     sows: Sequence[Sow],
     details: Mapping[tuple[int, int, int], tuple],
@@ -254,11 +315,7 @@ def farm_statistics(
             a, b = max(start, sow.in_dt, lo), min(sow.out - 1, hi)
             if b >= a:
                 inventory_days += b - a + 1
-                # non-productive days: weaned, returned, aborted or open between events
-                for d in range(a, b + 1):
-                    status = sow.status(d)
-                    if status in ("010005", "010006", "010007"):
-                        npd += 1
+                npd += non_productive_days(sow, a, b)
         if sow.in_dt <= hi < sow.out:
             registered += 1
         for work in sow.works:
