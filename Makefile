@@ -14,13 +14,15 @@ endif
 
 HOST ?= 127.0.0.1
 PORT ?= 3000
+API_PORT ?= 8001
 
-.PHONY: help install instance demo dev test lint bench
+.PHONY: help install instance demo dev web-api test lint bench
 
 help:
 	@echo "make demo   materialize the five locations on sample data with a few weeks of history"
 	@echo "make test   run the test suite"
 	@echo "make dev    Dagster UI on http://$(HOST):$(PORT) against the same local instance"
+	@echo "make web-api  the web system's API on http://$(HOST):$(API_PORT) (needs make dev running)"
 	@echo "make lint   ruff"
 	@echo "make bench  benchmarks (print figures and same-run baselines)"
 
@@ -40,6 +42,12 @@ demo: install instance
 dev: install instance
 	"$(UV)" run --frozen python -m resources.local_services -- \
 		dagster dev -w workspace.yaml -h $(HOST) -p $(PORT)
+
+# The web system's API (inspig); it launches runs on the webserver of `make dev`.
+web-api: install
+	DAGSTER_WEBSERVER_URL=$${DAGSTER_WEBSERVER_URL:-http://$(HOST):$(PORT)} \
+		"$(UV)" run --frozen python -m resources.local_services -- \
+		python -m inspig_assets.web_api --host $(HOST) --port $(API_PORT)
 
 test: install
 	"$(UV)" run --frozen pytest $(PYTEST_ARGS)

@@ -153,6 +153,9 @@ def build_farm_report(
     name="inspig_farm_report_job",
     description="Rebuild one farm's report for the week before ins_date (the web system calls it).",
     tags=WEEKLY_TAGS,
+    # One step: run it in the run's own process (no second process loading the location), since
+    # the web system waits for the answer.
+    executor_def=dg.in_process_executor,
 )
 def inspig_farm_report_job() -> None:
     """One farm, one week."""
