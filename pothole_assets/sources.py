@@ -4,6 +4,7 @@
 - `ComplaintsResource`: the data.go.kr citizen pothole complaints API (create_dt, lat, lon).
 """
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,12 +14,19 @@ import requests
 from pydantic import Field
 
 from pothole_assets import sample_data
-from resources.http_source import gateway_error, keyed_url
+from resources.http_source import (
+    SourceError,
+    http_get,
+    redact,
+    retrying_session,
+    transient_status,
+)
 from resources.settings import PlatformSettings
 
-
-class SourceError(RuntimeError):
-    """An external source is unusable (HTTP, auth, quota or malformed payload)."""
+# Every error of these clients is a `resources.http_source.SourceError`: its message names the
+# source and the cause, with the credentials the request carried (Kakao's `Authorization:
+# KakaoAK …` header, data.go.kr's `serviceKey`) redacted, however the server echoed them.
+__all__ = ["ComplaintsResource", "KakaoResource", "PotholeResource", "SourceError"]
 
 
 # -- Kakao reverse geocoding -------------------------------------------------------------------
@@ -45,13 +53,16 @@ class KakaoResource(dg.ConfigurableResource):
         """(road_name, district) at a point; None when Kakao knows no address there.
 
         Auth, quota and server errors raise `SourceError`: they would fail every segment alike.
+        The key travels in the `Authorization` header and never appears in an error.
         """
         if self.mode == "sample":
             return "국도863호선" if lat < 35.2 else "지방도863호선", sample_data.district_for(lat)
+        source, secrets = "kakao coord2address", [self.api_key]
         if self.mode == "off":
-            raise SourceError("kakao: no API key configured")
-        http = session or requests.Session()
+            raise SourceError(source, "no API key configured")
+        http = session or retrying_session()
         url = f"{self.base_url.rstrip('/')}/v2/local/geo/coord2address.json"
+        where = f"at ({lon:.6f}, {lat:.6f})"
         try:
             response = http.get(
                 url,
@@ -60,18 +71,25 @@ class KakaoResource(dg.ConfigurableResource):
                 timeout=self.timeout_seconds,
             )
         except requests.RequestException as exc:
-            raise SourceError(f"kakao coord2address unreachable: {type(exc).__name__}") from None
-        if response.status_code in (401, 403, 429) or response.status_code >= 500:
             raise SourceError(
-                f"kakao coord2address at ({lon:.6f}, {lat:.6f}) answered HTTP "
-                f"{response.status_code}: {response.text[:200]}"
+                source, f"{where} unreachable: {exc}", secrets=secrets, transient=True
+            ) from None
+        status = response.status_code
+        if status in (401, 403, 429) or status >= 500:
+            raise SourceError(
+                source,
+                # redacted before it is cut, so that no part of a key is left
+                f"{where} answered HTTP {status}: {redact(response.text, secrets)[:200]}",
+                secrets=secrets,
+                transient=transient_status(status),
+                status=status,
             )
-        if response.status_code >= 400:
+        if status >= 400:
             return None  # this coordinate only (e.g. outside Korea)
         try:
             documents = response.json().get("documents") or []
         except ValueError as exc:
-            raise SourceError(f"kakao coord2address: malformed JSON ({exc})") from None
+            raise SourceError(source, f"{where}: malformed JSON ({exc})", secrets=secrets) from None
         if not documents:
             return None
         first = documents[0]
@@ -98,17 +116,20 @@ def _items(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def parse_complaints_page(payload: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
-    """Rows and totalCount of a page; `{response: {header, body}}` or `{header, body}`."""
+    """Rows and totalCount of a page; `{response: {header, body}}` or `{header, body}`.
+
+    A result code other than success or NO_DATA, or a page without a body, is a `ValueError`.
+    """
     root = payload.get("response", payload)
     header = root.get("header") or {}
     code = str(header.get("resultCode", "00")).strip()
     if code == "03":  # NO_DATA
         return [], 0
     if code not in ("00", "0"):
-        raise SourceError(f"resultCode {code}: {header.get('resultMsg', '')}")
+        raise ValueError(f"resultCode {code}: {header.get('resultMsg', '')}")
     body = root.get("body")
     if not isinstance(body, dict):
-        raise SourceError("malformed payload: no body")
+        raise ValueError("malformed payload: no body")
     total = int(body.get("totalCount") or 0)
     return _items(body), total
 
@@ -139,6 +160,7 @@ class ComplaintsResource(dg.ConfigurableResource):
     page_size: int = 1000
     chunk_days: int = 15
     timeout_seconds: float = 30.0
+    retries: int = Field(default=4, description="Per-call retries of connection errors and 5xx")
 
     @property
     def source(self) -> str:
@@ -147,10 +169,6 @@ class ComplaintsResource(dg.ConfigurableResource):
             return "api"
         return "sample" if self.use_sample else "off"
 
-    def _get(self, http: requests.Session, params: dict[str, Any]) -> requests.Response:
-        url, query = keyed_url(self.url, self.service_key or "", params)
-        return http.get(url, params=query, timeout=self.timeout_seconds)
-
     def fetch(self, first: date, last: date) -> pd.DataFrame:
         """Every complaint filed in [first, last]."""
         if self.source == "sample":
@@ -158,10 +176,12 @@ class ComplaintsResource(dg.ConfigurableResource):
             return normalise_complaints(
                 sample_data.complaints_for(network, first, last).to_dict("records")
             )
+        name = "complaints API"
         if self.source == "off":
-            raise SourceError("complaints API: no service key configured")
+            raise SourceError(name, "no service key configured")
+        key = self.service_key or ""
         rows: list[dict[str, Any]] = []
-        http = requests.Session()
+        http = retrying_session(retries=self.retries)
         chunk_start = first
         while chunk_start <= last:
             chunk_end = min(chunk_start + timedelta(days=self.chunk_days - 1), last)
@@ -174,20 +194,14 @@ class ComplaintsResource(dg.ConfigurableResource):
                     "numOfRows": self.page_size,
                     "type": "json",
                 }
-                where = f"complaints API {chunk_start}..{chunk_end} page {page}"
+                where = f"{chunk_start}..{chunk_end} page {page}"
+                text = http_get(
+                    http, name, self.url, key, params, self.timeout_seconds, partition=where
+                )
                 try:
-                    response = self._get(http, params)
-                except requests.RequestException as exc:
-                    raise SourceError(f"{where}: unreachable ({type(exc).__name__})") from None
-                envelope = gateway_error(response.text)
-                if envelope:
-                    raise SourceError(f"{where}: HTTP {response.status_code}, {envelope}")
-                if response.status_code >= 400:
-                    raise SourceError(f"{where}: HTTP {response.status_code}")
-                try:
-                    items, total = parse_complaints_page(response.json())
-                except (ValueError, SourceError) as exc:
-                    raise SourceError(f"{where}: {exc}") from None
+                    items, total = parse_complaints_page(json.loads(text))
+                except (ValueError, AttributeError) as exc:
+                    raise SourceError(name, str(exc), partition=where, secrets=[key]) from None
                 rows.extend(items)
                 if not items or page * self.page_size >= total:
                     break

@@ -234,7 +234,10 @@ def pothole_complaints(
     try:
         fetched = complaints.fetch(first, last)
     except SourceError as exc:
-        raise dg.Failure(f"pothole_complaints {first}..{last}: {exc}") from exc
+        # a refused key or quota stays refused: only a transient failure is tried again
+        raise dg.Failure(
+            f"pothole_complaints {first}..{last}: {exc}", allow_retries=exc.transient
+        ) from None
     usable = usable_complaints(fetched)
     nearest, distance = geo.nearest_segments(
         lk.read_segments(lake), usable["event_lon"].to_numpy(), usable["event_lat"].to_numpy()

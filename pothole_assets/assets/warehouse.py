@@ -181,7 +181,8 @@ def geocode_missing(
         try:
             answer = kakao.reverse_geocode(row.centroid_lon, row.centroid_lat, http)
         except SourceError as exc:
-            raise dg.Failure(f"{where}: {exc}") from exc
+            # a refused key or quota stays refused: only a transient failure is tried again
+            raise dg.Failure(f"{where}: {exc}", allow_retries=exc.transient) from None
         if answer is None:
             not_found[row.first_date] += 1
             continue

@@ -1,11 +1,14 @@
 """Kakao and the complaints API against a local HTTP server replaying their payload shapes."""
 
 import datetime as dt
+import json
+from xml.sax.saxutils import escape
 
 import dagster as dg
 import pandas as pd
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from pothole_assets import schema, serving
 from pothole_assets.assets import segment_address
@@ -58,7 +61,8 @@ def test_kakao_auth_error_names_the_source(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/v2/local/geo/coord2address.json").respond_with_json(
         {"errorType": "AccessDeniedError", "message": "wrong appKey"}, status=401
     )
-    with pytest.raises(SourceError, match="kakao coord2address .* HTTP 401"):
+    answered = r"kakao coord2address: at \(127.600000, 34.700000\) answered HTTP 401"
+    with pytest.raises(SourceError, match=answered):
         _kakao(httpserver).reverse_geocode(127.6, 34.7)
 
 
@@ -227,3 +231,143 @@ def test_complaints_are_stored_once_with_the_nearest_segment_within_500_m(
     assert event.materialization.metadata["farther_than_max"].value == 1
     (check,) = result.get_asset_check_evaluations()
     assert check.passed
+
+
+# -- credentials never leave a client: servers that echo the request back ------------------------
+KAKAO_KEY = "kakao-7f3a9c1e5b2d4f6a8c0e"
+SERVICE_KEY = "Dg7pQ2rX9vLm4KzW8sYt3HbN6cJf"
+
+
+def _echo(status: int, pad: int = 0):
+    """A handler answering `status` with the request's headers and query in its body.
+
+    `pad` characters come first, so that an echoed key can straddle a client's cut-off.
+    """
+
+    def handler(request: Request) -> Response:
+        body = "x" * pad + json.dumps(
+            {"headers": dict(request.headers), "query": request.query_string.decode()}
+        )
+        return Response(body, status=status, content_type="application/json")
+
+    return handler
+
+
+def _leaks(text: str, secret: str) -> list[str]:
+    """Every 6-character piece of `secret` found in `text` (none means nothing of it leaked)."""
+    return [secret[i : i + 6] for i in range(len(secret) - 5) if secret[i : i + 6] in text]
+
+
+def _run_text(instance: dg.DagsterInstance, run_id: str) -> str:
+    """Everything a run recorded: log messages, step errors and metadata."""
+    parts = []
+    for record in instance.all_logs(run_id):
+        parts.append(record.user_message)
+        if record.dagster_event is not None:
+            parts.append(repr(record.dagster_event.event_specific_data))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("pad", [0, 150])
+def test_kakao_key_is_redacted_from_errors_logs_and_metadata(
+    httpserver: HTTPServer, warehouse: WarehouseResource, pad: int
+) -> None:
+    httpserver.expect_request("/v2/local/geo/coord2address.json").respond_with_handler(
+        _echo(401, pad)
+    )
+    kakao = KakaoResource(api_key=KAKAO_KEY, base_url=httpserver.url_for("/"))
+    with pytest.raises(SourceError) as error:
+        kakao.reverse_geocode(127.6, 34.7)
+    assert ("HTTP 401" in str(error.value) and "KakaoAK ***" in str(error.value)) or pad
+    assert _leaks(str(error.value), KAKAO_KEY) == []
+    ((request, _),) = httpserver.log
+    assert request.headers["Authorization"] == f"KakaoAK {KAKAO_KEY}"  # the echo did carry it
+
+    _seed_segments(warehouse)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [segment_address],
+            partition_key="2026-02-10",
+            resources={"warehouse": warehouse, "kakao": kakao},
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert not result.success
+        recorded = _run_text(instance, result.run_id)
+    assert "segment_address 2026-02-10..2026-02-10: kakao coord2address" in recorded
+    assert _leaks(recorded, KAKAO_KEY) == []
+    # a refused key is not tried again: one call by the client above, one by the asset
+    assert len(httpserver.log) == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["http_403", "gateway_envelope", "result_message"],
+)
+def test_complaints_service_key_is_redacted_from_errors_logs_and_metadata(
+    httpserver: HTTPServer, local_lake: LakeResource, warehouse: WarehouseResource, answer: str
+) -> None:
+    from pothole_assets.assets import pothole_complaints
+    from pothole_assets.sources import PotholeResource
+
+    def echo_in_envelope(request: Request) -> Response:
+        echoed = f"{request.query_string.decode()} {json.dumps(dict(request.args))}"
+        if answer == "gateway_envelope":
+            body = (
+                "<OpenAPI_ServiceResponse><cmmMsgHeader><errMsg>SERVICE ERROR for "
+                f"{escape(echoed)}</errMsg><returnAuthMsg>SERVICE_KEY_IS_NOT_REGISTERED_ERROR"
+                "</returnAuthMsg><returnReasonCode>30</returnReasonCode></cmmMsgHeader>"
+                "</OpenAPI_ServiceResponse>"
+            )
+            return Response(body, status=200, content_type="text/xml")
+        header = {"resultCode": "99", "resultMsg": f"bad request {echoed}"}
+        return Response(json.dumps({"response": {"header": header}}), status=200)
+
+    path = "/minPotholeLatLonInfo"
+    handler = _echo(403, pad=180) if answer == "http_403" else echo_in_envelope
+    httpserver.expect_request(path).respond_with_handler(handler)
+    segments = pd.DataFrame(
+        [
+            {
+                "s_id": "L1_0000",
+                "link_id": "L1",
+                "start_lon": 127.6,
+                "start_lat": 34.7,
+                "end_lon": 127.6005,
+                "end_lat": 34.7,
+            }
+        ]
+    )
+    from pothole_assets import reference
+
+    local_lake.put_bytes(reference.ROAD_SEGMENTS_KEY, segments.to_csv(index=False).encode())
+    source = ComplaintsResource(service_key=SERVICE_KEY, url=httpserver.url_for(path))
+    with pytest.raises(SourceError) as error:
+        source.fetch(dt.date(2026, 1, 1), dt.date(2026, 1, 2))
+    assert "complaints API (partition 2026-01-01..2026-01-02 page 1)" in str(error.value)
+    assert _leaks(str(error.value), SERVICE_KEY) == []
+    ((request, _),) = httpserver.log
+    assert request.args["serviceKey"] == SERVICE_KEY  # the echo did carry it
+
+    config = {
+        "ops": {
+            "pothole_complaints": {"config": {"date_from": "2026-01-01", "date_to": "2026-01-02"}}
+        }
+    }
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [pothole_complaints],
+            resources={
+                "lake": local_lake,
+                "warehouse": warehouse,
+                "complaints": source,
+                "pothole": PotholeResource(),
+            },
+            run_config=config,
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert not result.success
+        recorded = _run_text(instance, result.run_id)
+    assert "pothole_complaints 2026-01-01..2026-01-02: complaints API" in recorded
+    assert _leaks(recorded, SERVICE_KEY) == []
