@@ -278,8 +278,10 @@ def test_kakao_key_is_redacted_from_errors_logs_and_metadata(
     kakao = KakaoResource(api_key=KAKAO_KEY, base_url=httpserver.url_for("/"))
     with pytest.raises(SourceError) as error:
         kakao.reverse_geocode(127.6, 34.7)
-    assert ("HTTP 401" in str(error.value) and "KakaoAK ***" in str(error.value)) or pad
     assert _leaks(str(error.value), KAKAO_KEY) == []
+    assert "answered HTTP 401" in str(error.value)
+    if not pad:  # the echoed header is within the 200 characters kept, its key replaced
+        assert "KakaoAK ***" in str(error.value)
     ((request, _),) = httpserver.log
     assert request.headers["Authorization"] == f"KakaoAK {KAKAO_KEY}"  # the echo did carry it
 
@@ -344,8 +346,8 @@ def test_complaints_service_key_is_redacted_from_errors_logs_and_metadata(
     source = ComplaintsResource(service_key=SERVICE_KEY, url=httpserver.url_for(path))
     with pytest.raises(SourceError) as error:
         source.fetch(dt.date(2026, 1, 1), dt.date(2026, 1, 2))
-    assert "complaints API (partition 2026-01-01..2026-01-02 page 1)" in str(error.value)
     assert _leaks(str(error.value), SERVICE_KEY) == []
+    assert "complaints API (partition 2026-01-01..2026-01-02 page 1)" in str(error.value)
     ((request, _),) = httpserver.log
     assert request.args["serviceKey"] == SERVICE_KEY  # the echo did carry it
 
