@@ -24,7 +24,6 @@ Rules (the original's, with its errors corrected):
 
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -146,14 +145,24 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
 
 def _grouped(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> dict[Any, list[dict]]:
     """Records of `columns` bucketed by the `keys` values (a tuple when several), rank order."""
-    out: dict[Any, list[dict]] = defaultdict(list)
     if frame.empty:
-        return out
-    frame = frame.sort_values([*keys, "rank"], kind="mergesort") if "rank" in frame else frame
-    key_values = list(zip(*(frame[k].tolist() for k in keys), strict=True))
-    for key, record in zip(key_values, _records(frame, columns), strict=True):
-        out[key[0] if len(keys) == 1 else key].append(record)
-    return out
+        return {}
+    order = [*keys, "rank"] if "rank" in frame else keys
+    frame = frame.sort_values(order, kind="mergesort")
+    records = _records(frame, columns)
+    codes = frame.groupby(keys, sort=False).ngroup().to_numpy()
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    ends = np.r_[starts[1:], len(codes)]
+    firsts = frame.iloc[starts]
+    labels = (
+        firsts[keys[0]].tolist()
+        if len(keys) == 1
+        else list(zip(*(firsts[k].tolist() for k in keys), strict=True))
+    )
+    return {
+        label: records[s:e]
+        for label, s, e in zip(labels, starts.tolist(), ends.tolist(), strict=True)
+    }
 
 
 def validate_users(inputs: ScenarioInputs) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -229,6 +238,8 @@ def issue_counts(issues: pd.DataFrame, days: pd.Series, key: str) -> pd.DataFram
 
 def _filled(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     frame[columns] = frame[columns].fillna(0)
+    counts = [c for c in columns if c in ISSUE_COLUMNS]
+    frame[counts] = frame[counts].astype(int)
     return frame
 
 
