@@ -5,7 +5,7 @@ benchmark times the same function.
 """
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -67,17 +67,17 @@ Fetch = Callable[[str, str, str, dt.datetime, str], tuple[pd.DataFrame, int]]
 
 def fetch_orgs(
     fetch: Fetch,
-    orgs: pd.DataFrame,
-    kinds: Sequence[str],
+    todo: Mapping[str, pd.DataFrame],
     window_start: dt.datetime,
     partition: str,
     max_workers: int,
 ) -> list[OrgOutcome]:
-    """Every (kind, org) of `orgs` (sales_org_cd, currency, gmt_offset), `max_workers` at once.
+    """Fetch every (kind, org) of `todo`, at most `max_workers` calls at once, kinds in one pool.
 
-    `fetch` is `T2AResource.fetch`. An org's month placeholders are the window start in the
-    org's local time. An org that fails (after the client's own retries) gives an outcome with
-    its error; the others are unaffected.
+    `todo` maps a kind to its orgs (sales_org_cd, currency, gmt_offset); `fetch` is
+    `T2AResource.fetch`. An org's month placeholders are the window start in the org's local
+    time. An org that fails (after the client's own retries) gives an outcome with its error;
+    the others are unaffected.
     """
 
     def one(kind: str, org: str, currency: str, offset: str) -> OrgOutcome:
@@ -91,7 +91,7 @@ def fetch_orgs(
 
     jobs = [
         (kind, row.sales_org_cd, row.currency, row.gmt_offset)
-        for kind in kinds
+        for kind, orgs in todo.items()
         for row in orgs.itertuples(index=False)
     ]
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="t2a") as pool:

@@ -54,16 +54,19 @@ def sales_org_extracts(
     store.ensure_tables(warehouse)
     orgs = erp_db.ai_sales_orgs()
     kinds = [kind for kind, key in KINDS.items() if key in context.selected_asset_keys]
+    todo = {}
     for kind in kinds:
-        todo = orgs
         if config.only_dead_letters:
             letters = store.dead_letters(warehouse, start, kind)
-            todo = orgs[orgs["sales_org_cd"].isin(set(letters["item"]))]
+            todo[kind] = orgs[orgs["sales_org_cd"].isin(set(letters["item"]))]
         else:
             store.clear(warehouse, start, kind)
-        outcomes = extract.fetch_orgs(
-            t2a.fetch, todo, [kind], start, context.partition_key, card.max_workers_sales
-        )
+            todo[kind] = orgs
+    fetched = extract.fetch_orgs(
+        t2a.fetch, todo, start, context.partition_key, card.max_workers_sales
+    )
+    for kind in kinds:
+        outcomes = [o for o in fetched if o.kind == kind]
         failed = [o for o in outcomes if not o.ok]
         for outcome in outcomes:
             key = extract.org_key(kind, start, outcome.sales_org)
