@@ -1,15 +1,18 @@
 """Stage 1 and Stage 2 on small hand-made frames with known scores, vetoes and segments."""
 
 import datetime as dt
+import io
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
 
 from pothole_assets import spark_stages as st
 from pothole_assets.geo import M_PER_DEG, LocalProjection
-from pothole_assets.raw_input import RAW_SCHEMA, check_raw_schema, local_raw_files
+from pothole_assets.raw_input import RAW_SCHEMA, RawFile, check_raw_schema, local_raw_files
 
 DAY = dt.date(2026, 2, 10)
 T0 = 1_770_649_200_000 + 3_600_000  # 2026-02-10 01:00 KST in epoch ms
@@ -285,3 +288,34 @@ def test_a_reading_uploaded_twice_counts_once(spark_session: SparkSession, tmp_p
     assert out["impact_score"].iloc[-1] == pytest.approx(4.2485, abs=1e-3)
     assert out["is_pothole"].tolist() == [0] * 19 + [1]
     assert figures.input_rows == 25 and figures.context_filtered == 0
+
+
+def test_a_corrupt_page_behind_a_valid_footer_is_named_by_its_lake_key(
+    spark_session: SparkSession, tmp_path
+) -> None:
+    rows = [_row("A", i, accel_x=0.001 * i) for i in range(5_000)]
+    table = pa.Table.from_pandas(
+        pd.DataFrame(rows).astype({"satellites": "int32"}), preserve_index=False
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="snappy")
+    data = bytearray(buffer.getvalue())
+    column = pq.ParquetFile(io.BytesIO(bytes(data))).metadata.row_group(0).column(3)  # accel_x
+    start = column.data_page_offset
+    data[start + 30 : start + column.total_compressed_size - 10] = b"\xff" * (
+        column.total_compressed_size - 40
+    )  # its footer (and so its schema) still reads; its accel_x page does not
+    local = tmp_path / "merged_0001.parquet"
+    local.write_bytes(bytes(data))
+    name = "s3://lake/raw-sensor-data/dt=2026-02-10/merged_0001.parquet"
+    paths = st.DayPaths(
+        raw=[RawFile(name, str(local), str(local))],
+        stage1=str(tmp_path / "s1"),
+        rejected=str(tmp_path / "rej"),
+    )
+    bumps = st.bump_index(spark_session, pd.DataFrame(columns=["lat", "lon", "length_cm"]), 5e-4)
+    with pytest.raises(st.RawReadError) as error:
+        st.run_day(spark_session, DAY, paths, bumps, st.segment_index(spark_session, _segments()))
+    assert error.value.name == name
+    assert str(error.value).startswith(f"raw object {name} is unreadable: ")
+    assert str(tmp_path) not in str(error.value)
