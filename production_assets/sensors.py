@@ -89,6 +89,7 @@ def build_db_change_sensor(
                 "its months are not rebuilt without it (put it back, or recompute them with "
                 "accept_missing_files)"
             )
+        if outcome.newly_vanished:
             context.log.error(gone)
         run_requests = _run_requests(context, outcome)
         if not run_requests:

@@ -94,6 +94,7 @@ class WatchOutcome:
     errors: dict[str, str]
     # Archives seen before and no longer in the folder; their months are not requested.
     vanished: list[str] = field(default_factory=list)
+    newly_vanished: list[str] = field(default_factory=list)  # of those, gone since the last tick
 
 
 def evaluate(
@@ -157,5 +158,8 @@ def evaluate(
         {k: v["months"] for k, v in old_prints.items()},
         {k: v["months"] for k, v in new_prints.items()},
     )
-    new_cursor = json.dumps({"files": new_watch, "fingerprints": new_prints}, sort_keys=True)
-    return WatchOutcome(new_cursor, fired, months, events, errors, vanished)
+    new_cursor = json.dumps(
+        {"files": new_watch, "fingerprints": new_prints, "vanished": vanished}, sort_keys=True
+    )
+    newly = [name for name in vanished if name not in state.get("vanished", [])]
+    return WatchOutcome(new_cursor, fired, months, events, errors, vanished, newly)

@@ -112,13 +112,21 @@ def test_the_sensor_reports_a_vanished_archive_instead_of_requesting_its_months(
         outcome = evaluate(cursor, discover(folder), float(now), checks=2, wait_s=0.5)
         cursor = outcome.cursor
         assert outcome.changed_months == []
-    (folder / "archive_2024.db").unlink()
+    archive = folder / "archive_2024.db"
+    kept = archive.read_bytes()
+    archive.unlink()
     for now in range(8, 12):
         outcome = evaluate(cursor, discover(folder), float(now), checks=2, wait_s=0.5)
         cursor = outcome.cursor
         assert outcome.changed_months == []  # no rebuild of twelve emptied months
         assert outcome.vanished == ["archive_2024.db"]
         assert outcome.events["archive_2024.db"] == "vanished"
+        assert outcome.newly_vanished == (["archive_2024.db"] if now == 8 else [])
+    archive.write_bytes(kept)  # put back as it was: nothing to recompute
+    for now in range(12, 16):
+        outcome = evaluate(cursor, discover(folder), float(now), checks=2, wait_s=0.5)
+        cursor = outcome.cursor
+        assert outcome.changed_months == [] and outcome.vanished == []
 
 
 def test_a_broken_live_file_does_not_fail_months_the_archives_hold(

@@ -119,7 +119,7 @@ def test_sensor_waits_for_the_writer_then_requests_maintenance_and_changed_month
     ]
     assert [r.job_name for r in requests].count("production_maintenance_job") == 1
     # all state lives in the cursor: the sensor leaves no file behind (SQLite's own -wal/-shm aside)
-    assert set(json.loads(cursor)) == {"files", "fingerprints"}
+    assert set(json.loads(cursor)) == {"files", "fingerprints", "vanished"}
     new_files = set(os.listdir(db_dir)) - files_before
     assert {n for n in new_files if not n.endswith(("-wal", "-shm"))} == set()
 
