@@ -359,7 +359,8 @@ def refuses_key(exc: SourceError) -> bool:
         return True
     if isinstance(exc, KmaResultError) and exc.code in KEY_REFUSED_CODES:
         return True
-    return any(f"{code} {GATEWAY_CODES[code]}" in exc.cause for code in KEY_REFUSED_CODES)
+    # a gateway envelope: its reason code is the number or the name itself, the name is always there
+    return any(GATEWAY_CODES[code] in exc.cause for code in KEY_REFUSED_CODES)
 
 
 class KeysExhausted(SourceError):

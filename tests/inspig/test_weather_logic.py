@@ -232,3 +232,20 @@ def test_merge_on_oracle_and_on_conflict_on_postgresql() -> None:
     )
     assert "ON CONFLICT (nx, ny, wk_date) DO UPDATE SET" in observed
     assert "WHERE" not in observed.split("DO UPDATE")[1]
+
+
+def test_refused_keys_are_told_from_other_failures() -> None:
+    from resources.http_source import SourceError, gateway_error
+    from resources.kma import KmaResultError, refuses_key
+
+    by_name = (
+        "<OpenAPI_ServiceResponse><cmmMsgHeader><errMsg>SERVICE ERROR</errMsg><returnAuthMsg>"
+        "LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR</returnAuthMsg><returnReasonCode>"
+        "LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR</returnReasonCode></cmmMsgHeader>"
+        "</OpenAPI_ServiceResponse>"
+    )
+    assert refuses_key(SourceError("kma", f"HTTP 200, {gateway_error(by_name)}", status=200))
+    assert refuses_key(SourceError("kma", "HTTP 403: Forbidden", status=403))
+    assert refuses_key(KmaResultError("kma", "resultCode 99: x", code="99"))
+    assert not refuses_key(KmaResultError("kma", "resultCode 10: parameters", code="10"))
+    assert not refuses_key(SourceError("kma", "HTTP 500: oops", status=500, transient=True))
