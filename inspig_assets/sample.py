@@ -76,8 +76,8 @@ def _simulate_farm(farm_no: int, spec: SampleSpec, out: _Tables, empty: bool) ->
     if rng.random() < 0.15:
         config["140005"] = rng.choice((175, 185))
         out.add("tc_farm_config", farm_no=farm_no, code="140005", cvalue=str(config["140005"]))
-    if rng.random() < 0.05:  # an unusable override falls back to the default
-        out.add("tc_farm_config", farm_no=farm_no, code="140002", cvalue="abc")
+    if rng.random() < 0.05:  # an override left empty (NULL): the default applies
+        out.add("tc_farm_config", farm_no=farm_no, code="140002", cvalue=None)
     if empty:
         return
     eu_days = config["140005"] - config["140003"]

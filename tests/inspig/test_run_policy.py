@@ -341,7 +341,7 @@ def test_error_message_fits_oracle_varchar2_bytes(monkeypatch: pytest.MonkeyPatc
         raise ValueError("분만 기록 불일치 " * 1000)  # Korean: 3 bytes a character in UTF-8
 
     monkeypatch.setattr(processors, "PROCESSORS", (("config", "ConfigProcessor", broken),))
-    outcome = process_farm(SimpleNamespace(farm_no=7), None)  # type: ignore[arg-type]
+    outcome = process_farm(SimpleNamespace(farm_no=7, problems=[]), None)  # type: ignore[arg-type]
     assert outcome.error is not None and {log["status_cd"] for log in outcome.logs} == {"ERROR"}
     for log in outcome.logs:  # VARCHAR2(4000) holds at most 4,000 bytes, even with CHAR semantics
         assert 3990 <= len(log["error_msg"].encode()) <= 4000
