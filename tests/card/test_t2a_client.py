@@ -126,7 +126,8 @@ def test_the_api_key_never_shows_in_an_error_even_when_the_server_echoes_it(
     httpserver: HTTPServer,
 ) -> None:
     def echo(request: Request) -> Response:
-        echoed = {"headers": dict(request.headers), "url": request.url}
+        token = request.headers["Authorization"].split()[-1]
+        echoed = {"headers": dict(request.headers), "invalid token": token, "url": request.url}
         return Response(json.dumps(echoed), status=401)
 
     httpserver.expect_request(T2A_PATH).respond_with_handler(echo)
