@@ -36,9 +36,10 @@ POLL_SECONDS = 1.0
 
 
 def _week_key(ins_date: str) -> str:
-    """The report week an ins_date asks for (its label), or the date itself when it is no day."""
+    """The report week an ins_date asks for (2026-W46), or the date itself when it is no day."""
     try:
-        return ReportWeek.before(parse_ins_date(ins_date)).label
+        week = ReportWeek.before(parse_ins_date(ins_date))
+        return f"{week.year}-W{week.week_no:02d}"
     except ValueError:
         return ins_date
 

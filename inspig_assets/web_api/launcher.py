@@ -126,11 +126,17 @@ class FarmReportLauncher:
             )
         return client
 
+    def _error(self, exc: DagsterGraphQLClientError) -> DagsterApiError:
+        """The client's error, worded by its cause (the client's own text repeats the query)."""
+        cause = exc.__cause__
+        detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+        return DagsterApiError(f"Dagster webserver {self.url}: {detail}")
+
     def _query(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         try:
             return self._client._execute(query, dict(variables))
         except DagsterGraphQLClientError as exc:
-            raise DagsterApiError(f"Dagster webserver {self.url}: {exc}") from exc
+            raise self._error(exc) from exc
 
     def in_progress_run(self, tags: Mapping[str, str]) -> str | None:
         """Id of an unfinished farm report run carrying `tags`, if there is one."""
@@ -157,14 +163,14 @@ class FarmReportLauncher:
                 tags=dict(tags),
             )
         except DagsterGraphQLClientError as exc:
-            raise DagsterApiError(f"Dagster webserver {self.url}: {exc}") from exc
+            raise self._error(exc) from exc
 
     def status(self, run_id: str) -> str:
         """The run's status name (QUEUED … SUCCESS, FAILURE, CANCELED)."""
         try:
             return self._client.get_run_status(run_id).value
         except DagsterGraphQLClientError as exc:
-            raise DagsterApiError(f"Dagster webserver {self.url}: {exc}") from exc
+            raise self._error(exc) from exc
 
     def outcome(self, run_id: str) -> RunOutcome:
         """Status, output metadata of the report step and first error of run `run_id`."""

@@ -2,6 +2,7 @@
 process on a loopback port with a DAGSTER_HOME of their own, over a database with sample farms."""
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -22,6 +23,7 @@ import requests
 import sqlalchemy as sa
 import uvicorn
 import yaml
+from starlette.applications import Starlette
 
 from inspig_assets import schema as t
 from inspig_assets.sample import SampleSpec, load_sample
@@ -301,9 +303,9 @@ def test_a_failed_run_answers_500_with_its_id_and_error(stack: Stack) -> None:
     assert run.status == dg.DagsterRunStatus.FAILURE
 
 
-def test_a_run_still_going_after_the_timeout_is_answered_with_its_id(stack: Stack) -> None:
-    # a second service on the same webserver, that waits 0 s
-    app = create_app(FarmReportLauncher(stack.webserver), lambda: stack.engine, run_timeout_s=0)
+@contextlib.contextmanager
+def _serve(app: Starlette) -> Iterator[str]:
+    """`app` under uvicorn in a thread of this process, on a free loopback port; its URL."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     )
@@ -312,12 +314,20 @@ def test_a_run_still_going_after_the_timeout_is_answered_with_its_id(stack: Stac
     try:
         while not server.started:
             time.sleep(0.05)
-        url = f"http://127.0.0.1:{server.config.port}/api/etl/run-farm"
-        ins_date = f"{today_kst():%Y%m%d}"
-        answer = requests.post(url, json={"farmNo": FARM_SLOW, "insDate": ins_date}, timeout=60)
+        yield f"http://127.0.0.1:{server.config.port}"
     finally:
         server.should_exit = True
         thread.join()
+
+
+def test_a_run_still_going_after_the_timeout_is_answered_with_its_id(stack: Stack) -> None:
+    # a second service on the same webserver, that waits 0 s
+    app = create_app(FarmReportLauncher(stack.webserver), lambda: stack.engine, run_timeout_s=0)
+    ins_date = f"{today_kst():%Y%m%d}"
+    with _serve(app) as url:
+        answer = requests.post(
+            f"{url}/api/etl/run-farm", json={"farmNo": FARM_SLOW, "insDate": ins_date}, timeout=60
+        )
     assert answer.status_code == 202
     body = answer.json()
     assert body["status"] == "running" and body["runId"] in body["message"]
@@ -338,3 +348,15 @@ def test_status_of_a_farm_without_report_and_bad_day_gb(stack: Stack) -> None:
     health = requests.get(f"{stack.api}/health", timeout=30).json()
     assert health["status"] == "ok" and health["version"] == "1.0.0"
     assert health["timestamp"].endswith("+09:00")
+
+
+def test_an_unreachable_webserver_answers_500_naming_it() -> None:
+    webserver = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    app = create_app(FarmReportLauncher(webserver), lambda: None, run_timeout_s=5)
+    with _serve(app) as url:
+        answer = requests.post(f"{url}/api/etl/run-farm", json={"farmNo": 1387}, timeout=60)
+    assert answer.status_code == 500
+    body = answer.json()
+    assert body["status"] == "error" and body["runId"] is None
+    assert body["error"].startswith(f"Dagster webserver {webserver}: ")
+    assert "Connection refused" in body["error"] and "query" not in body["error"]
