@@ -203,5 +203,7 @@ def test_schedules_start_running_in_prod_and_stopped_locally(
             "inspig_productivity_weekly_schedule",
             "inspig_productivity_monthly_schedule",
             "inspig_job_log_retention_schedule",
+            "inspig_weather_schedule",
+            "inspig_weather_observed_schedule",
         )
     }
