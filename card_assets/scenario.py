@@ -303,6 +303,29 @@ def _ranked_frames(inputs: ScenarioInputs, users: pd.DataFrame) -> dict[str, pd.
         ua[["user_id", ACCOUNT, NAME]], on=["user_id", ACCOUNT], how="left"
     )
 
+    sales = {
+        "totals": totals,
+        "top_accounts": top_accounts,
+        "top_groups": top_groups,
+        "acc_top1": acc_top1,
+        "acc_models": acc_models,
+        "pg_top1": pg_top1,
+        "pg_models": pg_models,
+        "pg_accounts": pg_accounts,
+        "account_list": inputs.accounts.drop_duplicates(["user_id", "account_cd", "account_nm"]),
+    }
+    return {**sales, **_order_frames(inputs, users, ua, sales)}
+
+
+def _order_frames(
+    inputs: ScenarioInputs,
+    users: pd.DataFrame,
+    ua: pd.DataFrame,
+    sales: dict[str, pd.DataFrame],
+) -> dict[str, pd.DataFrame]:
+    """Order amounts and issue counts of the users' accounts, top groups and top models."""
+    u = users[["user_id", "sales_org_cd", "local_date", "month_start"]]
+    top_accounts, top_groups = sales["top_accounts"], sales["top_groups"]
     months = users[["month_start", "next_month", "after_next"]]
     amounts = order_amounts(inputs.orders, months)
     by_account = amounts.groupby(["month_start", "account_cd"], as_index=False)[ORDER_COLUMNS].sum()
@@ -360,22 +383,17 @@ def _ranked_frames(inputs: ScenarioInputs, users: pd.DataFrame) -> dict[str, pd.
         return _filled(frame, [*ORDER_COLUMNS, *ISSUE_COLUMNS])
 
     return {
-        "totals": totals,
-        "top_accounts": top_accounts,
-        "top_groups": top_groups,
-        "acc_top1": acc_top1,
-        "acc_models": acc_models,
-        "acc_model_orders": model_orders(acc_models),
-        "pg_top1": pg_top1,
-        "pg_models": pg_models,
-        "pg_model_orders": model_orders(pg_models),
-        "pg_accounts": pg_accounts,
+        "acc_model_orders": model_orders(sales["acc_models"]),
+        "pg_model_orders": model_orders(sales["pg_models"]),
         "user_orders": user_orders,
         "user_issues": user_issues,
         "acc_orders": acc_orders,
         "pg_orders": pg_orders,
-        "account_list": inputs.accounts.drop_duplicates(["user_id", "account_cd", "account_nm"]),
     }
+
+
+# Pages are trees of fresh dicts and lists: no cycle check needed; compact separators.
+_dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 
 
 def _round(value: float, digits: int = 2) -> float:
@@ -467,10 +485,7 @@ def _assemble(users: pd.DataFrame, f: dict[str, pd.DataFrame]) -> pd.DataFrame:
         out.append(
             {
                 "user_id": uid,
-                **{
-                    p.lower(): json.dumps(pages[p], ensure_ascii=False, separators=(",", ":"))
-                    for p in PAGES
-                },
+                **{p.lower(): _dumps(pages[p]) for p in PAGES},
             }
         )
     return pd.DataFrame(out, columns=["user_id", *(p.lower() for p in PAGES)])
