@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -271,3 +272,33 @@ def test_the_location_loads_with_its_jobs_schedule_and_checks() -> None:
         checks.CHECK_PAGE_KEYS,
     }
     assert isinstance(defs.resources["t2a"], T2AResource) and defs.resources["t2a"].is_sample
+
+
+def test_prod_needs_t2a_and_the_erp_and_keeps_their_secrets_as_env_vars(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from card_assets.sources import domain_resources
+    from resources.settings import MissingSettingsError
+
+    env = {
+        "PLATFORM_ENV": "prod",
+        "PLATFORM_HOME": str(tmp_path),
+        "WAREHOUSE_URL": "postgresql://u:pw@db/warehouse",
+        "DAGSTER_WEBSERVER_URL": "https://dagster.internal",
+        "SLACK_WEBHOOK_URL": "https://hooks/x",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(MissingSettingsError) as error:
+        PlatformSettings().require("card")
+    for name in ("T2A_API_URL", "T2A_API_KEY", "CARD_ERP_URL"):
+        assert name in str(error.value)
+    monkeypatch.setenv("T2A_API_URL", "https://t2a.internal/api")
+    monkeypatch.setenv("T2A_API_KEY", "k-123456")
+    monkeypatch.setenv("CARD_ERP_URL", "oracle+oracledb://u:pw@erp:1521/?service_name=ERP")
+    settings = PlatformSettings()
+    settings.require("card")
+    resources = domain_resources(settings)
+    assert isinstance(resources["t2a"].api_key, dg.EnvVar) and not resources["t2a"].use_sample
+    assert isinstance(resources["erp_db"].oracle_url, dg.EnvVar)
+    assert resources["t2a"].url == "https://t2a.internal/api"
