@@ -37,8 +37,7 @@ from tests.conftest import free_port
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP_S = 600  # loading the location on a busy 2-core machine
-# Sample farms (sample_farm_numbers(4)), one per test that launches runs; the sample gives the
-# third, 848, an unusable TC_FARM_CONFIG value, so its report fails and it is not used here.
+# Sample farms (sample_farm_numbers(4) is 1387, 2807, 848, 4223), one per test that launches runs.
 FARM_REPORT, FARM_TWICE, FARM_SLOW = 1387, 2807, 4223
 
 
