@@ -12,6 +12,7 @@ from card_assets.partitions import card_window_partitions
 from card_assets.sources import CardOptions, ErpDbResource
 from resources.lake import LakeResource
 from resources.metadata import Stopwatch, md_table, partition_metadata
+from resources.policies import STANDARD_RETRY
 from resources.warehouse import WarehouseResource
 
 
@@ -52,6 +53,7 @@ def load_inputs(
     partitions_def=card_window_partitions,
     kinds={"postgres"},
     group_name="card",
+    retry_policy=STANDARD_RETRY,
     check_specs=[
         dg.AssetCheckSpec(CHECK_USERS_COVERED, asset="user_scenario_result"),
         dg.AssetCheckSpec(CHECK_PAGE_KEYS, asset="user_scenario_result"),

@@ -13,6 +13,7 @@ from card_assets.sources import ErpDbResource
 from card_assets.window import window_bounds, window_id
 from resources.lake import LakeResource
 from resources.metadata import Stopwatch, partition_metadata
+from resources.policies import STANDARD_RETRY
 from resources.warehouse import WarehouseResource
 
 MERGED = {"material": dg.AssetKey("material_data"), "gscm": dg.AssetKey("gscm_data")}
@@ -48,6 +49,7 @@ def merge_window(
     check_specs=[dg.AssetCheckSpec(CHECK_ORGS_ACCOUNTED, asset=key) for key in MERGED.values()],
     partitions_def=card_window_partitions,
     can_subset=True,
+    retry_policy=STANDARD_RETRY,
 )
 def window_data(
     context: dg.AssetExecutionContext,
