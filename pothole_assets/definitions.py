@@ -3,7 +3,7 @@
 from pothole_assets import assets
 from pothole_assets.jobs import JOBS
 from pothole_assets.schedules import build_schedules
-from pothole_assets.sensors import build_sensors
+from pothole_assets.sensors import build_sensors, pothole_failure_message
 from pothole_assets.sources import domain_resources
 from resources import load_settings, location_definitions
 
@@ -16,4 +16,5 @@ defs = location_definitions(
     schedules=build_schedules(settings),
     sensors=build_sensors(settings),
     resources=domain_resources(settings),
+    failure_formatter=pothole_failure_message,
 )

@@ -17,7 +17,7 @@ from pothole_assets.jobs import pothole_daily_job
 from pothole_assets.keys import RAW, REPORT
 from pothole_assets.partitions import pothole_daily_partitions
 from pothole_assets.raw_days import raw_day_status, raw_observation_metadata, raw_signature
-from resources.alerts import AlertsResource
+from resources.alerts import AlertsResource, failure_message
 from resources.kst import KST, now_kst
 from resources.lake import LakeResource
 from resources.policies import sensor_status
@@ -149,6 +149,30 @@ def pothole_run_success_sensor(context: dg.RunStatusSensorContext, alerts: Alert
         return
     stats = context.instance.get_run_stats(run.run_id)
     alerts.post(success_message(run, stats.start_time, stats.end_time))
+
+
+def pothole_failure_message(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> str:
+    """The platform's failure alert, plus the why of every blocking check that failed in the run.
+
+    A blocking check stops the run with Dagster's own error, which names the check only; its
+    description (the figures: rows rejected and their share, rows refused, day-over-day change)
+    is added, one line per check.
+    """
+    text = failure_message(context, "pothole", alerts)
+    records = context.instance.all_logs(
+        context.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+    for record in records:
+        evaluation = record.dagster_event.event_specific_data if record.dagster_event else None
+        if (
+            evaluation is not None
+            and not evaluation.passed
+            and evaluation.blocking
+            and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        ):
+            why = " ".join((evaluation.description or "").split())[:300]
+            text += f"\nblocking check {evaluation.check_name}: {why or 'failed'}"
+    return text
 
 
 def build_sensors(

@@ -183,6 +183,7 @@ def _schema_failure(context: dg.AssetExecutionContext, day: date, exc: Any) -> I
             asset_key=STAGE1,
             check_name=checks.RAW_INPUT_SCHEMA,
             passed=False,
+            description="; ".join(exc.problems)[:1000],
             metadata={
                 "day": day.isoformat(),
                 "problems": exc.problems,

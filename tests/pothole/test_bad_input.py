@@ -168,7 +168,11 @@ def test_unreadable_object_is_named_by_its_lake_key_in_the_step_error_and_the_al
 
 
 def test_a_day_failing_the_range_check_is_not_loaded_or_mailed(
-    local_lake: LakeResource, warehouse: WarehouseResource, spark_resource, smtp_server
+    httpserver: HTTPServer,
+    local_lake: LakeResource,
+    warehouse: WarehouseResource,
+    spark_resource,
+    smtp_server,
 ) -> None:
     """66 of 1,200 readings (5.5%) without a GPS fix: the run fails and says why; no mail."""
     rows = good_day()
@@ -179,7 +183,9 @@ def test_a_day_failing_the_range_check_is_not_loaded_or_mailed(
     resources = pothole_resources(local_lake, warehouse, spark_resource, mailer=mailer)
     assert _run(resources, STATIC).success
 
-    result = _run(resources, DAILY_ASSETS, partition_key=DAY)
+    with dg.instance_for_test() as instance:
+        result = _run(resources, DAILY_ASSETS, partition_key=DAY, instance=instance)
+        text = _alert_text(httpserver, instance, result)
 
     assert not result.success
     message = step_error(result)
@@ -192,6 +198,12 @@ def test_a_day_failing_the_range_check_is_not_loaded_or_mailed(
     assert check.description.startswith(
         "66 of 1200 raw rows (5.50%) are outside the valid ranges (limit 1.00%): "
         "position_out_of_range 66"
+    )
+    # the Slack alert says which check stopped the day, and why
+    assert "failed step: pothole_spark_stages" in text
+    assert (
+        "blocking check raw_input_valid_ranges: 66 of 1200 raw rows (5.50%) are outside the "
+        "valid ranges" in text
     )
     # nothing after the check ran: no warehouse rows, no views, no mail
     materialized = {
