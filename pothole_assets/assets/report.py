@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from pothole_assets import lake_io as lk
-from pothole_assets import report, report_map, schema, serving
+from pothole_assets import report, schema, serving
 from pothole_assets.assets.common import daily_backfill, day_metadata, run_metadata
 from pothole_assets.keys import GROUP, REPORT
 from pothole_assets.partitions import partition_days, pothole_daily_partitions
@@ -71,10 +71,13 @@ def send_day(
     figures: dict[str, Any],
 ) -> tuple[str, str]:
     """Mail `day`'s report (its top rows, figures and map) and record it; subject, destination."""
+    # matplotlib loads only in the step that draws a map, not with every step of the location.
+    from pothole_assets.report_map import render_map
+
     segments, addresses = map_data
     picture = Attachment(
         f"pothole_map_{day.isoformat()}.png",
-        report_map.render_map(segments, top, addresses, day),
+        render_map(segments, top, addresses, day),
         "image/png",
         inline_cid=report.MAP_CID,
     )
