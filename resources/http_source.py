@@ -139,15 +139,18 @@ def keyed_url(url: str, key: str, params: Mapping[str, Any]) -> tuple[str, dict[
     return url, {"serviceKey": key, **params}
 
 
-def gateway_error(text: str) -> str | None:
-    """The gateway's error (code, name, messages) when `text` is its XML envelope, else None."""
+def gateway_error(text: str, secrets: Iterable[str | None] = ()) -> str | None:
+    """The gateway's error (code, name, messages) when `text` is its XML envelope, else None.
+
+    The text is redacted of credentials and `secrets` before anything of it is quoted.
+    """
     stripped = text.lstrip().lstrip("\ufeff")
     if not stripped.startswith("<") or "cmmMsgHeader" not in stripped[:2000]:
         return None
     try:
         root = ET.fromstring(stripped)
     except ET.ParseError:
-        return f"unreadable gateway envelope: {stripped[:120]}"
+        return f"unreadable gateway envelope: {redact(stripped, secrets)[:120]}"
     header = root.find(".//cmmMsgHeader")
     if header is None:  # pragma: no cover - guarded by the substring test above
         return None
@@ -158,7 +161,7 @@ def gateway_error(text: str) -> str | None:
         if any(known in m for m in (*messages, code)):
             name = known
             break
-    detail = " / ".join(m for m in messages if m)
+    detail = redact(" / ".join(m for m in messages if m), secrets)
     return f"gateway error {code} {name}" + (f": {detail}" if detail else "")
 
 
@@ -192,7 +195,7 @@ def http_get(
             transient=True,
         ) from None
     text = response.text
-    envelope = gateway_error(text)
+    envelope = gateway_error(text, [key])
     if envelope:
         raise SourceError(
             source,

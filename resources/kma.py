@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,6 +28,7 @@ from resources.http_source import (
     SourceError,
     gateway_error,
     http_get,
+    redact,
     retrying_session,
 )
 from resources.kst import as_kst, today_kst
@@ -176,7 +177,9 @@ class KmaResource(dg.ConfigurableResource):
                 partition=partition,
                 plant=plant,
             )
-            page_items, total = parse_kma_page(text, partition=partition, plant=plant)
+            page_items, total = parse_kma_page(
+                text, partition=partition, plant=plant, secrets=[key]
+            )
             items.extend(page_items)
             if not page_items or page * page_size >= total:
                 return items
@@ -298,20 +301,28 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def parse_kma_page(
-    text: str, *, partition: str | None = None, plant: str | None = None
+    text: str,
+    *,
+    partition: str | None = None,
+    plant: str | None = None,
+    secrets: Sequence[str | None] = (),
 ) -> tuple[list[dict[str, Any]], int]:
     """(items, totalCount) of one JSON page; resultCode 03 (NO_DATA) is an empty page.
 
-    Any other code than 00, an XML answer where JSON was asked for, or malformed JSON raises.
+    Any other code than 00, an XML answer where JSON was asked for, or malformed JSON raises,
+    quoting the answer only after the request's `secrets` are redacted from it.
     """
-    envelope = gateway_error(text)
+    envelope = gateway_error(text, secrets)
     if envelope:
-        raise KmaResultError("kma", envelope, partition=partition, plant=plant)
+        raise KmaResultError("kma", envelope, partition=partition, plant=plant, secrets=secrets)
     try:
         payload = json.loads(text)
     except ValueError:
         raise SourceError(
-            "kma", f"not JSON: {text.strip()[:120]}", partition=partition, plant=plant
+            "kma",
+            f"not JSON: {redact(text.strip(), secrets)[:120]}",
+            partition=partition,
+            plant=plant,
         ) from None
     response = payload.get("response", payload) if isinstance(payload, dict) else {}
     header = response.get("header") or {}
@@ -324,6 +335,7 @@ def parse_kma_page(
             f"resultCode {code or '(none)'}: {header.get('resultMsg', '')}",
             partition=partition,
             plant=plant,
+            secrets=secrets,
             transient=code in TRANSIENT_KMA_CODES,
             code=code,
         )
