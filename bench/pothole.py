@@ -34,7 +34,7 @@ from pyspark.sql import functions as F
 
 from pothole_assets import sample_data, schema, serving
 from pothole_assets import spark_stages as st
-from pothole_assets.raw_input import local_raw_files
+from pothole_assets.raw_input import conform_raw, local_raw_files
 from pothole_assets.reference import parse_road_segments, parse_speed_bumps
 from resources.copy_format import csv_chunks
 from resources.spark import SparkResource
@@ -57,7 +57,7 @@ def timed(work: Callable[[], Any]) -> tuple[float, Any]:
 
 def floor_pass(spark: SparkSession, raw_dir: str, out_dir: str, output_partitions: int) -> int:
     """Read the raw day and write Stage 1's rows and columns with constant scores; rows written."""
-    raw = st.flag_rows(st.conform_raw(spark.read.parquet(raw_dir)), DAY)
+    raw = st.flag_rows(conform_raw(spark.read.parquet(raw_dir)), DAY)
     kept = raw.filter(F.col("reject_reason").isNull() & st.context_filter()).select(
         "timestamp",
         "lon",
