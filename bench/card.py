@@ -104,10 +104,10 @@ def main() -> None:
 
             inputs = load_inputs(erp, resources["lake"], start)
             began = time.perf_counter()
-            pages, _ = scenario.build_pages(inputs)
-            store.write_window(warehouse, pages, start, end)
+            chunks, _ = scenario.page_chunks(inputs)
+            written = store.write_window(warehouse, chunks, start, end)
             set_s = time.perf_counter() - began
-            set_rate = len(pages) / set_s
+            set_rate = written / set_s
 
             ids = inputs.users["user_id"].tolist()[:: len(inputs.users) // LOOP_USERS][:LOOP_USERS]
             began = time.perf_counter()

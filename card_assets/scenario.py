@@ -23,12 +23,12 @@ Rules (the original's, with its errors corrected):
 """
 
 import datetime as dt
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from card_assets import window
@@ -56,6 +56,9 @@ ISSUE_COLUMNS = [
     "cnt_incomplete",
 ]
 TOP = 5
+# Users per page chunk of `page_chunks`: a chunk's rows are sent to PostgreSQL (which parses their
+# JSONB) while the next chunk is assembled.
+PAGE_CHUNK_USERS = 500
 # Keys every built page must hold (a page without data is `{}`, except LAPA00 and OPTR00).
 REQUIRED_KEYS: dict[str, list[str]] = {
     "LAPA00": [
@@ -243,12 +246,26 @@ def _filled(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+PAGE_FRAME_COLUMNS = ["user_id", *(p.lower() for p in PAGES)]
+
+
 def build_pages(inputs: ScenarioInputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(pages: user_id and the seven pages as JSON text; failures: user_id, error)."""
+    chunks, failed = page_chunks(inputs, chunk_users=max(len(inputs.users), 1))
+    return pd.concat(list(chunks), ignore_index=True), failed
+
+
+def page_chunks(
+    inputs: ScenarioInputs, chunk_users: int = PAGE_CHUNK_USERS
+) -> tuple[Iterator[pd.DataFrame], pd.DataFrame]:
+    """(the pages of `build_pages` in frames of `chunk_users` users, built lazily; failures).
+
+    The users are validated and the ranked frames computed at once; each chunk's pages are
+    assembled only when the iterator reaches it (at least one frame, empty when no user is left).
+    """
     users, failed = validate_users(inputs)
     frames = _ranked_frames(inputs, users)
-    pages = _assemble(users, frames)
-    return pages, failed
+    return _assemble(users, frames, chunk_users), failed
 
 
 def _ranked_frames(inputs: ScenarioInputs, users: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -392,16 +409,19 @@ def _order_frames(
     }
 
 
-# Pages are trees of fresh dicts and lists: no cycle check needed; compact separators.
-_dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+def _dumps(page: dict[str, Any]) -> str:
+    """Compact JSON text of a page (UTF-8 kept, not escaped)."""
+    return orjson.dumps(page).decode()
 
 
 def _round(value: float, digits: int = 2) -> float:
     return round(float(value), digits)
 
 
-def _assemble(users: pd.DataFrame, f: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """The seven pages of every user, as JSON text, from the ranked frames."""
+def _assemble(
+    users: pd.DataFrame, f: dict[str, pd.DataFrame], chunk_users: int
+) -> Iterator[pd.DataFrame]:
+    """The seven pages of every user, as JSON text, from the ranked frames, by `chunk_users`."""
     measures = [TARGET, EST, ACH]
     top_accounts = _grouped(f["top_accounts"], ["user_id"], [ACCOUNT, NAME, *measures])
     top_groups = _grouped(f["top_groups"], ["user_id"], [PGROUP, *measures])
@@ -425,7 +445,10 @@ def _assemble(users: pd.DataFrame, f: dict[str, pd.DataFrame]) -> pd.DataFrame:
     no_issues = dict.fromkeys(ISSUE_COLUMNS, 0)
 
     out: list[dict[str, Any]] = []
-    for user in users.itertuples(index=False):
+    for position, user in enumerate(users.itertuples(index=False)):
+        if position and position % chunk_users == 0:
+            yield pd.DataFrame(out, columns=PAGE_FRAME_COLUMNS)
+            out = []
         uid = user.user_id
         cur = user.currency
         t = totals[uid]
@@ -488,7 +511,7 @@ def _assemble(users: pd.DataFrame, f: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 **{p.lower(): _dumps(pages[p]) for p in PAGES},
             }
         )
-    return pd.DataFrame(out, columns=["user_id", *(p.lower() for p in PAGES)])
+    yield pd.DataFrame(out, columns=PAGE_FRAME_COLUMNS)
 
 
 def missing_keys(pages: dict[str, dict]) -> list[str]:

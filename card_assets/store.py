@@ -6,7 +6,7 @@ of the same item adds its attempts and moves `last_failed_at`; a success deletes
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from card_assets.schema import (
     LATEST_VIEW_SQL,
+    PAGE_COLUMNS,
     card_dead_letters,
     user_scenario_result,
     warehouse_metadata,
@@ -99,16 +100,30 @@ def dead_letters(
 
 def write_window(
     warehouse: WarehouseResource,
-    pages: pd.DataFrame,
+    pages: pd.DataFrame | Iterable[pd.DataFrame],
     window_start: dt.datetime,
     window_end: dt.datetime,
 ) -> int:
-    """Replace the window's rows of `user_scenario_result` by `pages`, in one transaction."""
-    frame = pages.copy()
-    frame.insert(1, "window_start", pd.Timestamp(window_start))
-    frame["created_at"] = pd.Timestamp.now(tz="UTC")
-    return warehouse.replace_partition(
-        frame, user_scenario_result.name, "window_start", window_start, window_end
+    """Replace the window's rows of `user_scenario_result` by `pages`, in one transaction.
+
+    `pages` is one frame or frames in turn (`scenario.page_chunks`): each is sent to PostgreSQL
+    while the next is built. Returns the number of rows written.
+    """
+    if isinstance(pages, pd.DataFrame):
+        pages = [pages]
+    created_at = pd.Timestamp.now(tz="UTC")
+    window = pd.Timestamp(window_start)
+
+    def rows() -> Iterator[pd.DataFrame]:
+        for chunk in pages:
+            frame = chunk.copy()
+            frame.insert(1, "window_start", window)
+            frame["created_at"] = created_at
+            yield frame
+
+    columns = ["user_id", "window_start", *PAGE_COLUMNS, "created_at"]
+    return warehouse.replace_partition_frames(
+        rows(), columns, user_scenario_result.name, "window_start", window_start, window_end
     )
 
 

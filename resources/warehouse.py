@@ -2,7 +2,7 @@
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -75,22 +75,36 @@ def _column_list(columns: Sequence[str]) -> sql.Composable:
 
 
 class PrefetchedChunks:
-    """The COPY CSV of a frame, serialised on a worker thread ahead of the COPY that sends it.
+    """The COPY CSV of frames, serialised on a worker thread ahead of the COPY that sends it.
 
     Started before the statements that precede the COPY in the transaction (the DELETE of a
     partition replace, the staging table of an upsert), so that the client's serialisation
     overlaps the server's work instead of waiting for it. At most PREFETCH_CHUNKS chunks are held.
-    An error of the serialisation (a column that cannot be converted) is raised by the iteration.
+    Frames given as an iterator are taken on the worker thread too (a generator that builds them
+    lazily overlaps its work with the server's); `check` sees each frame before it is serialised
+    and raises to refuse it. An error of the serialisation (a column that cannot be converted),
+    of the check or of the generator is raised by the iteration.
     """
 
     _DONE = object()
 
-    def __init__(self, frame: pd.DataFrame, chunk_rows: int | None = None) -> None:
+    def __init__(
+        self,
+        frames: pd.DataFrame | Iterable[pd.DataFrame],
+        chunk_rows: int | None = None,
+        check: Callable[[pd.DataFrame], None] | None = None,
+    ) -> None:
         chunk_rows = chunk_rows or COPY_CHUNK_ROWS
+        if isinstance(frames, pd.DataFrame):
+            frames = [frames]
+        self.rows = 0  # rows serialised so far (all of them once the iteration has ended)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=PREFETCH_CHUNKS)
         self._cancelled = threading.Event()
         self._thread = threading.Thread(
-            target=self._produce, args=(frame, chunk_rows), name="copy-serialise", daemon=True
+            target=self._produce,
+            args=(frames, chunk_rows, check),
+            name="copy-serialise",
+            daemon=True,
         )
         self._thread.start()
 
@@ -103,11 +117,20 @@ class PrefetchedChunks:
                 continue
         return False
 
-    def _produce(self, frame: pd.DataFrame, chunk_rows: int) -> None:
+    def _produce(
+        self,
+        frames: Iterable[pd.DataFrame],
+        chunk_rows: int,
+        check: Callable[[pd.DataFrame], None] | None,
+    ) -> None:
         try:
-            for chunk in csv_chunks(frame, chunk_rows):
-                if not self._put(chunk):
-                    return
+            for frame in frames:
+                if check is not None:
+                    check(frame)
+                for chunk in csv_chunks(frame, chunk_rows):
+                    if not self._put(chunk):
+                        return
+                self.rows += len(frame)
             self._put(self._DONE)
         except BaseException as exc:  # handed to the consumer, raised there
             self._put(exc)
@@ -245,25 +268,53 @@ class WarehouseResource(dg.ConfigurableResource):
         Rows of `frame` outside the range are refused (they would land in another partition).
         Returns the number of rows written.
         """
-        if key_column not in frame.columns:
+        return self.replace_partition_frames(
+            [frame], [str(c) for c in frame.columns], table, key_column, start, end
+        )
+
+    def replace_partition_frames(
+        self,
+        frames: Iterable[pd.DataFrame],
+        columns: Sequence[str],
+        table: TableRef,
+        key_column: str,
+        start: date | datetime | str | int,
+        end: date | datetime | str | int,
+    ) -> int:
+        """`replace_partition` of the rows of several frames (each with exactly `columns`).
+
+        The frames are taken one at a time (a generator may build them while the earlier ones
+        are sent); all of them are written in the one transaction, and a refused frame or an
+        error of the generator rolls the whole replace back. Returns the number of rows written.
+        """
+        columns = [str(c) for c in columns]
+        if key_column not in columns:
             raise ValueError(f"replace_partition: frame has no key column '{key_column}'")
-        keys = frame[key_column]
-        if len(frame) and not ((keys >= start) & (keys < end)).all():
-            outside = int((~((keys >= start) & (keys < end))).sum())
-            raise ValueError(
-                f"replace_partition: {outside} row(s) of {table} have {key_column} outside "
-                f"[{start}, {end})"
-            )
+
+        def check(frame: pd.DataFrame) -> None:
+            if [str(c) for c in frame.columns] != columns:
+                raise ValueError(
+                    f"replace_partition into {table}: a frame has columns "
+                    f"{list(frame.columns)}, expected {columns}"
+                )
+            keys = frame[key_column]
+            inside = (keys >= start) & (keys < end)
+            if len(frame) and not inside.all():
+                raise ValueError(
+                    f"replace_partition: {int((~inside).sum())} row(s) of {table} have "
+                    f"{key_column} outside [{start}, {end})"
+                )
+
         delete = sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
             _qualified(table), sql.Identifier(key_column), sql.Identifier(key_column)
         )
         # The CSV is serialised while the server deletes the old rows.
-        with PrefetchedChunks(frame) as chunks, self.begin() as conn:
+        with PrefetchedChunks(frames, check=check) as chunks, self.begin() as conn:
             raw = _driver_connection(conn)
             with raw.cursor() as cur:
                 cur.execute(delete, (start, end))
-            copy_chunks(raw, table, [str(c) for c in frame.columns], chunks)
-            return len(frame)
+            copy_chunks(raw, table, columns, chunks)
+            return chunks.rows
 
     def upsert(
         self,

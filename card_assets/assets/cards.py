@@ -71,7 +71,8 @@ def user_scenario_result(
     start, end = window.window_bounds(context.partition_key)
     store.ensure_tables(warehouse)
     inputs = load_inputs(erp_db, lake, start)
-    pages, failed = scenario.build_pages(inputs)
+    # Each chunk of pages is assembled while PostgreSQL parses the previous chunk's JSONB.
+    pages, failed = scenario.page_chunks(inputs)
     written = store.write_window(warehouse, pages, start, end)
     store.clear(warehouse, start, "scenario")
     store.record_failures(

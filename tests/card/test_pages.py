@@ -6,9 +6,18 @@ import json
 import pandas as pd
 import pytest
 
-from card_assets.scenario import REQUIRED_KEYS, ScenarioInputs, build_pages, missing_keys
+from card_assets import store
+from card_assets.scenario import (
+    REQUIRED_KEYS,
+    ScenarioInputs,
+    build_pages,
+    missing_keys,
+    page_chunks,
+)
+from card_assets.schema import PAGE_COLUMNS
 from card_assets.t2a import COLUMNS
 from resources.kst import KST
+from resources.warehouse import WarehouseResource
 
 # 08:00 KST on 1 December is 18:00 on 30 November at GMT-5: the user's local day and month.
 START = dt.datetime(2026, 12, 1, 8, tzinfo=KST)
@@ -275,3 +284,24 @@ def test_a_user_without_rows_gets_empty_pages_and_a_full_landing_page() -> None:
         "LAPA00.total_target",
     ]
     assert set(REQUIRED_KEYS) == set(built)
+
+
+def test_pages_written_in_chunks_are_every_user_s_pages(warehouse: WarehouseResource) -> None:
+    data = inputs()
+    lonely = data.users.iloc[[0]].assign(user_id="U9")
+    data = ScenarioInputs(**{**data.__dict__, "users": pd.concat([data.users, lonely])})
+    whole, _ = build_pages(data)
+    chunks, failed = page_chunks(data, chunk_users=1)
+    assert set(failed["user_id"]) == {"U2", "U3"}
+    store.ensure_tables(warehouse)
+    end = START + dt.timedelta(hours=2)
+    # U1 and U9 each in a chunk of their own, both in the one replace of the window
+    assert store.write_window(warehouse, chunks, START, end) == 2
+    stored = warehouse.read_frame(
+        f"SELECT user_id, {', '.join(PAGE_COLUMNS)} FROM user_scenario_result "
+        "WHERE window_start = :w ORDER BY user_id",
+        {"w": START},
+    )
+    assert stored["user_id"].tolist() == ["U1", "U9"]
+    for page in PAGE_COLUMNS:
+        assert stored[page].tolist() == [json.loads(text) for text in whole[page]]

@@ -1,5 +1,6 @@
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -109,6 +110,33 @@ def test_replace_partition_with_many_chunks_and_a_bad_column(
     bad.loc[20, "value"] = object()
     with pytest.raises(ValueError, match="column 'value'"):
         warehouse.replace_partition(bad, "readings", "day", DAY1, DAY2)
+    pd.testing.assert_frame_equal(_rows(warehouse), before)
+
+
+def test_replace_partition_frames_writes_every_frame_or_none(
+    warehouse: WarehouseResource,
+) -> None:
+    _create(warehouse)
+    warehouse.copy_frame(_frame(DAY2, 4, value=100), "readings")
+    columns = list(_frame(DAY1, 1).columns)
+    thirds = [_frame(DAY1, 30).iloc[i : i + 10] for i in (0, 10, 20)]
+    assert warehouse.replace_partition_frames(thirds, columns, "readings", "day", DAY1, DAY2) == 30
+    before = _rows(warehouse)
+    assert before[before["day"] == DAY1]["sensor"].tolist() == [f"s{i:03d}" for i in range(30)]
+
+    def failing() -> Iterator[pd.DataFrame]:
+        yield _frame(DAY1, 5, value=50)
+        raise RuntimeError("the page builder broke on the second chunk")
+
+    with pytest.raises(RuntimeError, match="second chunk"):
+        warehouse.replace_partition_frames(failing(), columns, "readings", "day", DAY1, DAY2)
+    pd.testing.assert_frame_equal(_rows(warehouse), before)
+    late = [_frame(DAY1, 5), _frame(DAY2, 2)]  # the second frame belongs to another day
+    with pytest.raises(ValueError, match=r"2 row\(s\) of readings have day outside"):
+        warehouse.replace_partition_frames(late, columns, "readings", "day", DAY1, DAY2)
+    reordered = [_frame(DAY1, 5)[columns[::-1]]]
+    with pytest.raises(ValueError, match="a frame has columns"):
+        warehouse.replace_partition_frames(reordered, columns, "readings", "day", DAY1, DAY2)
     pd.testing.assert_frame_equal(_rows(warehouse), before)
 
 
