@@ -47,8 +47,20 @@ HISTORY: dict[str, dict[str, int | None]] = {
     "production": {"production_monthly_totals": ALL},  # every month of the sample
 }
 # Location → assets whose stage runs in the demo's own process (the run's `in_process` executor):
-# light steps whose step processes would take far longer to start than their work.
-IN_PROCESS: dict[str, set[str]] = {"inspig": {"tm_weather"}}
+# stages of several steps whose step processes, each loading its location, would take longer to
+# start than the steps' work on the sample (pothole's Spark session then starts once).
+IN_PROCESS: dict[str, set[str]] = {
+    "inspig": {"tm_weather"},
+    "pothole": {"road_segments", "raw_sensor_data"},
+    "production": {"production_archive_dbs"},
+    "energy": {
+        "nambu_generation",
+        "nambu_start_dates",
+        "namdong_generation",
+        "plant_data_quality",
+        "namdong_plants",
+    },
+}
 
 
 def workspace_locations(path: Path = WORKSPACE) -> list[tuple[str, str]]:
