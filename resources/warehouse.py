@@ -15,7 +15,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from pydantic import Field
 
-from resources.copy_format import csv_chunks
+from resources.copy_format import binary_chunks, binary_schema, csv_chunks
 from resources.embedded_pg import embedded_postgres_url, sqlalchemy_url
 
 # Rows per CSV chunk handed to COPY: large enough to amortise per-call overhead, small enough that
@@ -82,8 +82,9 @@ class PrefetchedChunks:
     overlaps the server's work instead of waiting for it. At most PREFETCH_CHUNKS chunks are held.
     Frames given as an iterator are taken on the worker thread too (a generator that builds them
     lazily overlaps its work with the server's); `check` sees each frame before it is serialised
-    and raises to refuse it. An error of the serialisation (a column that cannot be converted),
-    of the check or of the generator is raised by the iteration.
+    and raises to refuse it; `serialise` writes a frame's chunks (CSV unless told). An error of
+    the serialisation (a column that cannot be converted), of the check or of the generator is
+    raised by the iteration.
     """
 
     _DONE = object()
@@ -93,8 +94,10 @@ class PrefetchedChunks:
         frames: pd.DataFrame | Iterable[pd.DataFrame],
         chunk_rows: int | None = None,
         check: Callable[[pd.DataFrame], None] | None = None,
+        serialise: Callable[[pd.DataFrame, int], Iterable[Any]] = csv_chunks,
     ) -> None:
         chunk_rows = chunk_rows or COPY_CHUNK_ROWS
+        self._serialise = serialise
         if isinstance(frames, pd.DataFrame):
             frames = [frames]
         self.rows = 0  # rows serialised so far (all of them once the iteration has ended)
@@ -127,7 +130,7 @@ class PrefetchedChunks:
             for frame in frames:
                 if check is not None:
                     check(frame)
-                for chunk in csv_chunks(frame, chunk_rows):
+                for chunk in self._serialise(frame, chunk_rows):
                     if not self._put(chunk):
                         return
                 self.rows += len(frame)
@@ -157,14 +160,19 @@ class PrefetchedChunks:
 
 
 def copy_chunks(
-    dbapi_conn: Any, table: TableRef, columns: Sequence[str], chunks: Iterable[memoryview]
+    dbapi_conn: Any,
+    table: TableRef,
+    columns: Sequence[str],
+    chunks: Iterable[memoryview | bytes],
+    binary: bool = False,
 ) -> None:
-    """COPY CSV chunks into `table` (`columns`) on a raw psycopg connection, in its transaction.
+    """COPY CSV (or binary) chunks into `table` (`columns`) on a raw psycopg connection.
 
-    A psycopg worker thread sends each chunk while the next one is produced.
+    Runs in the connection's transaction. A psycopg worker thread sends each chunk while the next
+    one is produced.
     """
-    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        _qualified(table), _column_list(columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT {})").format(
+        _qualified(table), _column_list(columns), sql.SQL("binary" if binary else "csv")
     )
     with dbapi_conn.cursor() as cur:
         with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
@@ -182,6 +190,20 @@ def copy_rows(dbapi_conn: Any, table: TableRef, frame: pd.DataFrame) -> int:
         dbapi_conn, table, [str(c) for c in frame.columns], csv_chunks(frame, COPY_CHUNK_ROWS)
     )
     return len(frame)
+
+
+def column_types(dbapi_conn: Any, table: TableRef, columns: Sequence[str]) -> list[str] | None:
+    """The PostgreSQL type names of `columns` of `table` (None when a column is not found)."""
+    with dbapi_conn.cursor() as cur:
+        cur.execute(
+            "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+            "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+            (_qualified(table).as_string(dbapi_conn),),
+        )
+        types = dict(cur.fetchall())
+    if any(c not in types for c in columns):
+        return None
+    return [types[c] for c in columns]
 
 
 def _driver_connection(conn: sa.Connection) -> Any:
@@ -266,10 +288,11 @@ class WarehouseResource(dg.ConfigurableResource):
         """Replace the rows with `start <= key_column < end` by `frame`, in one transaction.
 
         Rows of `frame` outside the range are refused (they would land in another partition).
-        Returns the number of rows written.
+        The rows go by binary COPY when every column's type allows (`copy_format.binary_schema`:
+        the server then parses no text), else as CSV. Returns the number of rows written.
         """
-        return self.replace_partition_frames(
-            [frame], [str(c) for c in frame.columns], table, key_column, start, end
+        return self._replace(
+            [frame], [str(c) for c in frame.columns], table, key_column, start, end, frame
         )
 
     def replace_partition_frames(
@@ -287,6 +310,19 @@ class WarehouseResource(dg.ConfigurableResource):
         are sent); all of them are written in the one transaction, and a refused frame or an
         error of the generator rolls the whole replace back. Returns the number of rows written.
         """
+        return self._replace(frames, columns, table, key_column, start, end, None)
+
+    def _replace(
+        self,
+        frames: Iterable[pd.DataFrame],
+        columns: Sequence[str],
+        table: TableRef,
+        key_column: str,
+        start: date | datetime | str | int,
+        end: date | datetime | str | int,
+        whole: pd.DataFrame | None,
+    ) -> int:
+        """The replace of a partition; `whole` (the only frame, when known) may go as binary."""
         columns = [str(c) for c in columns]
         if key_column not in columns:
             raise ValueError(f"replace_partition: frame has no key column '{key_column}'")
@@ -308,13 +344,24 @@ class WarehouseResource(dg.ConfigurableResource):
         delete = sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
             _qualified(table), sql.Identifier(key_column), sql.Identifier(key_column)
         )
-        # The CSV is serialised while the server deletes the old rows.
-        with PrefetchedChunks(frames, check=check) as chunks, self.begin() as conn:
+        with self.begin() as conn:
             raw = _driver_connection(conn)
-            with raw.cursor() as cur:
-                cur.execute(delete, (start, end))
-            copy_chunks(raw, table, columns, chunks)
-            return chunks.rows
+            serialise: Callable[[pd.DataFrame, int], Iterable[Any]] = csv_chunks
+            schema = None
+            if whole is not None:
+                pg_types = column_types(raw, table, columns)
+                schema = binary_schema(whole, pg_types) if pg_types else None
+                if schema is not None:
+
+                    def serialise(frame: pd.DataFrame, rows: int) -> Iterable[Any]:
+                        return binary_chunks(frame, rows, pg_types, schema)
+
+            # The rows are serialised while the server deletes the old ones.
+            with PrefetchedChunks(frames, check=check, serialise=serialise) as chunks:
+                with raw.cursor() as cur:
+                    cur.execute(delete, (start, end))
+                copy_chunks(raw, table, columns, chunks, binary=schema is not None)
+                return chunks.rows
 
     def upsert(
         self,

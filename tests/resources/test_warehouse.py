@@ -193,3 +193,39 @@ def test_steps_creating_the_same_tables_at_once_do_not_collide(pg_url: str, pg_s
         {"s": pg_schema},
     )
     assert tables["n"][0] == 8
+
+
+def test_replace_partition_by_binary_copy_keeps_every_value(warehouse: WarehouseResource) -> None:
+    _create(warehouse)
+    frame = _frame(DAY1, 6)
+    frame.loc[1, "value"] = float("nan")  # NaN is stored as NULL, as by CSV
+    frame.loc[2, "label"] = "한글 ünï\tcode"
+    frame.loc[4, "seen_at"] = pd.NaT
+    frame["ok"] = [True, False, True, False, True, False]
+    warehouse.copy_frame(frame.assign(day=DAY2), "readings")  # the CSV path, for comparison
+    assert warehouse.replace_partition(frame, "readings", "day", DAY1, DAY2) == 6
+    rows = _rows(warehouse)
+    by_binary = rows[rows["day"] == DAY1].drop(columns="day").reset_index(drop=True)
+    by_csv = rows[rows["day"] == DAY2].drop(columns="day").reset_index(drop=True)
+    pd.testing.assert_frame_equal(by_binary, by_csv)
+    assert by_binary["label"].tolist()[:3] == ['a,b "quoted"\nline', "", "한글 ünï\tcode"]
+    assert by_binary["value"].isna().tolist() == [False, True, False, False, False, False]
+    assert by_binary["seen_at"].iloc[0] == pd.Timestamp("2024-01-01 00:00", tz="UTC")
+    assert pd.isna(by_binary["seen_at"].iloc[4])
+
+
+def test_replace_partition_names_an_integer_out_of_range(warehouse: WarehouseResource) -> None:
+    metadata = sa.MetaData()
+    sa.Table(
+        "counts",
+        metadata,
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("n", sa.Integer),
+    )
+    warehouse.create_tables(metadata)
+    frame = pd.DataFrame({"day": [DAY1, DAY1], "n": np.array([1, 2**40], dtype=np.int64)})
+    frame.loc[0, "day"] = DAY1
+    with pytest.raises(ValueError, match=r"column 'n'.*1099511627776 is out of range for int4"):
+        warehouse.replace_partition(frame.iloc[[1]], "counts", "day", DAY1, DAY2)
+    assert warehouse.replace_partition(frame.iloc[[0]], "counts", "day", DAY1, DAY2) == 1
+    assert warehouse.read_frame("SELECT n FROM counts")["n"].tolist() == [1]
