@@ -301,40 +301,62 @@ class Stage2Result:
 
 
 def segments_frame(
-    spark: SparkSession, segments: pd.DataFrame, proj: LocalProjection, max_m: float, cell_m: float
+    spark: SparkSession,
+    segments: pd.DataFrame,
+    proj: LocalProjection,
+    max_m: float,
+    cell_m: float,
+    ids: list[str] | None = None,
 ) -> DataFrame:
-    """Per metre-cell, the candidate segments (projected endpoints) within reach."""
-    return _cells_frame(spark, segment_cells(segments, proj, max_m, cell_m))
+    """Per metre-cell, the candidate segments (projected endpoints) within reach.
+
+    A candidate names its segment by `k`, the segment's position in `ids` (default: the sorted
+    s_ids), and a cell's candidates are in ascending `k`.
+    """
+    ids = sorted(segments["s_id"]) if ids is None else ids
+    cells = segment_cells(segments, proj, max_m, cell_m)
+    position = {s_id: k for k, s_id in enumerate(ids)}
+    return _cells_frame(spark, cells.assign(k=cells["s_id"].map(position)))
 
 
 def _cells_frame(spark: SparkSession, cells: pd.DataFrame) -> DataFrame:
-    """Per cell, its candidates as start point, direction and 1/length² (0 for a point)."""
-    columns = ["cx", "cy", "s_id", "ax", "ay", "dx", "dy", "inv_len2"]
+    """Per cell, its candidates as index, start point, direction and 1/length² (0 for a point)."""
+    columns = ["cx", "cy", "k", "ax", "ay", "dx", "dy", "inv_len2"]
     schema = T.StructType(
         [
             T.StructField("cx", T.LongType()),
             T.StructField("cy", T.LongType()),
-            T.StructField("s_id", T.StringType()),
+            T.StructField("k", T.IntegerType()),
         ]
         + [T.StructField(c, T.DoubleType()) for c in columns[3:]]
     )
     dx, dy = cells["bx"] - cells["ax"], cells["by"] - cells["ay"]
     len2 = dx * dx + dy * dy
     inv_len2 = (1.0 / len2.where(len2 > 0, 1.0)).where(len2 > 0, 0.0)
-    rows = cells.assign(dx=dx, dy=dy, inv_len2=inv_len2).astype({"cx": "int64", "cy": "int64"})
+    rows = cells.assign(dx=dx, dy=dy, inv_len2=inv_len2).astype(
+        {"cx": "int64", "cy": "int64", "k": "int32"}
+    )
     frame = spark.createDataFrame(rows[columns] if len(rows) else [], schema)
-    return frame.groupBy("cx", "cy").agg(F.collect_list(F.struct(*columns[2:])).alias("cands"))
+    # sorted by the struct's first field, k: the first of equally near candidates is the
+    # smallest s_id
+    return frame.groupBy("cx", "cy").agg(
+        F.array_sort(F.collect_list(F.struct(*columns[2:]))).alias("cands")
+    )
 
 
 @dataclass
 class SegmentIndex:
-    """The road network prepared for Stage 2 once per run: projection and broadcast cell index."""
+    """The road network prepared for Stage 2 once per run: projection and broadcast cell index.
+
+    `ids` are the sorted s_ids; a candidate's `k` is its segment's position among them.
+    """
 
     segments: pd.DataFrame
     proj: LocalProjection
     max_distance_m: float
     cell_m: float
     cells: DataFrame
+    ids: list[str]
 
 
 def segment_index(
@@ -344,9 +366,10 @@ def segment_index(
     segs = with_midpoints(segments)
     proj = LocalProjection.for_segments(segs)
     cell_m = max(max_distance_m, 25.0)
-    cells = segments_frame(spark, segs, proj, max_distance_m, cell_m).cache()
+    ids = sorted(segs["s_id"])
+    cells = segments_frame(spark, segs, proj, max_distance_m, cell_m, ids).cache()
     cells.count()  # built now, once, rather than inside every day's job
-    return SegmentIndex(segs, proj, max_distance_m, cell_m, cells)
+    return SegmentIndex(segs, proj, max_distance_m, cell_m, cells, ids)
 
 
 def stage2(
@@ -395,20 +418,25 @@ def stage2(
         ex, ey = u - t * c["dx"], v - t * c["dy"]
         return ex * ex + ey * ey
 
-    # the nearest candidate of the point's cell: least squared distance, then smaller s_id
-    nearest = F.array_min(
-        F.transform(
-            "cands", lambda c: F.struct(squared_distance(c).alias("d2"), c["s_id"].alias("s_id"))
-        )
+    # the nearest candidate of the point's cell: least squared distance, then the first (the
+    # candidates are in ascending k, so the smaller s_id)
+    # (the distances are a column of their own, so they are computed once per point)
+    with_d2 = joined.select(
+        "is_pothole", "cands", F.transform("cands", squared_distance).alias("d2")
     )
-    nearest = F.struct(F.sqrt(nearest["d2"]).alias("d"), nearest["s_id"].alias("s_id"))
-    mapped = joined.select("is_pothole", nearest.alias("n")).select(
+    d2_min = F.array_min("d2")
+    nearest = with_d2.select(
         "is_pothole",
-        F.when(F.col("n.d") <= max_distance_m, F.col("n.s_id")).alias("s_id"),
-        F.when(F.col("n.d") <= max_distance_m, F.col("n.d")).alias("d"),
+        F.sqrt(d2_min).alias("d"),
+        F.element_at("cands", F.array_position("d2", d2_min).cast("int"))["k"].alias("k"),
+    )
+    mapped = nearest.select(
+        "is_pothole",
+        F.when(F.col("d") <= max_distance_m, F.col("k")).alias("k"),
+        F.when(F.col("d") <= max_distance_m, F.col("d")).alias("d"),
     )
     grouped = (
-        mapped.groupBy("s_id")
+        mapped.groupBy("k")
         .agg(
             F.sum("is_pothole").cast("long").alias("impact_count"),
             F.count(F.lit(1)).alias("total_count"),
@@ -416,6 +444,10 @@ def stage2(
         )
         .toPandas()
     )
+    ids = pd.Series(index.ids, dtype=object)
+    known = grouped["k"].notna()
+    grouped["s_id"] = None
+    grouped.loc[known, "s_id"] = ids.iloc[grouped.loc[known, "k"].astype("int64")].to_numpy()
     dropped = grouped[grouped["s_id"].isna()]
     counts = grouped[grouped["s_id"].notna()].merge(
         segs[["s_id", "centroid_lon", "centroid_lat"]], on="s_id", how="left"

@@ -192,6 +192,20 @@ def test_points_map_to_the_nearest_segment_line_in_metres(spark_session: SparkSe
     assert counts.loc["A_0000", "centroid_lat"] == pytest.approx(lat)
 
 
+def test_equally_near_segments_go_to_the_smaller_s_id(spark_session: SparkSession) -> None:
+    # two segments on the same line, the greater s_id listed first: every point is as near to
+    # one as to the other, and is counted on the smaller s_id
+    segments = pd.concat([_segments(), _segments().iloc[[0, 0]]], ignore_index=True)
+    segments.loc[3:, "start_lat"] = segments.loc[3:, "end_lat"] = _lonlat(0, -60)[1]
+    segments.loc[3:, "s_id"] = ["Z_0000", "D_0000"]
+    points = _points(spark_session, [(10, -55, 1), (40, -62, 0), (49, -70, 0)])
+    result = st.stage2(spark_session, points, segments, DAY, max_distance_m=30.0)
+    counts = result.counts.set_index("s_id")
+    assert counts.loc["D_0000", "total_count"] == 3 and counts.loc["D_0000", "impact_count"] == 1
+    assert "Z_0000" not in counts.index
+    assert result.dropped_points == 0
+
+
 def test_maximum_distance_is_configurable(spark_session: SparkSession) -> None:
     points = _points(spark_session, [(25, 75, 0), (25, 5, 0)])  # 35 m north of B
     strict = st.stage2(spark_session, points, _segments(), DAY, max_distance_m=30.0)
