@@ -1,11 +1,13 @@
-"""Stage 1 (impact score with speed-bump veto) and Stage 2 (nearest road segment) in PySpark.
+"""Stage 1 (impact score with speed-bump veto) in PySpark, and one batch day: Stage 1 then Stage 2.
+
+Stage 2 (nearest road segment) is in `pothole_assets.stage2`.
 
 Pure DataFrame expressions only: no Python UDFs, so nothing beyond Spark itself is needed on the
 cluster nodes (no pyarrow, scipy or pandas on the workers).
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -13,7 +15,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pothole_assets.geo import LocalProjection, bump_cells, segment_cells, with_midpoints
+from pothole_assets.geo import bump_cells
 from pothole_assets.raw_input import (
     RAW_SCHEMA,
     READ_ERRORS,
@@ -24,6 +26,13 @@ from pothole_assets.raw_input import (
     read_raw,
 )
 from pothole_assets.raw_layout import MEASURE_COLUMNS
+from pothole_assets.stage2 import (  # noqa: F401  (Stage 2's API, re-exported)
+    SegmentIndex,
+    Stage2Result,
+    segment_index,
+    segments_frame,
+    stage2,
+)
 from resources.kst import KST
 
 STAGE1_COLUMNS = ["timestamp", "lon", "lat", "impact_score", "is_pothole"]
@@ -280,192 +289,6 @@ def _summary(row: dict) -> dict[str, int]:
 def stage1_summary(output: DataFrame, threshold: float) -> dict[str, int]:
     """Rows, suspects (score > threshold), vetoed suspects and potholes of a Stage 1 output."""
     return _summary(output.agg(*_summary_columns(threshold)).first().asDict())
-
-
-# -- Stage 2 -----------------------------------------------------------------------------------
-@dataclass
-class Stage2Result:
-    """Per-segment counts of one day and what the distance rule dropped."""
-
-    counts: pd.DataFrame
-    points: int
-    dropped_points: int
-    dropped_potholes: int
-    max_distance_m: float
-    extra: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def dropped_share(self) -> float:
-        """Share of the day's points farther than the maximum distance from every segment."""
-        return self.dropped_points / self.points if self.points else 0.0
-
-
-def segments_frame(
-    spark: SparkSession,
-    segments: pd.DataFrame,
-    proj: LocalProjection,
-    max_m: float,
-    cell_m: float,
-    ids: list[str] | None = None,
-) -> DataFrame:
-    """Per metre-cell, the candidate segments (projected endpoints) within reach.
-
-    A candidate names its segment by `k`, the segment's position in `ids` (default: the sorted
-    s_ids), and a cell's candidates are in ascending `k`.
-    """
-    ids = sorted(segments["s_id"]) if ids is None else ids
-    cells = segment_cells(segments, proj, max_m, cell_m)
-    position = {s_id: k for k, s_id in enumerate(ids)}
-    return _cells_frame(spark, cells.assign(k=cells["s_id"].map(position)))
-
-
-def _cells_frame(spark: SparkSession, cells: pd.DataFrame) -> DataFrame:
-    """Per cell, its candidates as index, start point, direction and 1/length² (0 for a point)."""
-    columns = ["cx", "cy", "k", "ax", "ay", "dx", "dy", "inv_len2"]
-    schema = T.StructType(
-        [
-            T.StructField("cx", T.LongType()),
-            T.StructField("cy", T.LongType()),
-            T.StructField("k", T.IntegerType()),
-        ]
-        + [T.StructField(c, T.DoubleType()) for c in columns[3:]]
-    )
-    dx, dy = cells["bx"] - cells["ax"], cells["by"] - cells["ay"]
-    len2 = dx * dx + dy * dy
-    inv_len2 = (1.0 / len2.where(len2 > 0, 1.0)).where(len2 > 0, 0.0)
-    rows = cells.assign(dx=dx, dy=dy, inv_len2=inv_len2).astype(
-        {"cx": "int64", "cy": "int64", "k": "int32"}
-    )
-    frame = spark.createDataFrame(rows[columns] if len(rows) else [], schema)
-    # sorted by the struct's first field, k: the first of equally near candidates is the
-    # smallest s_id
-    return frame.groupBy("cx", "cy").agg(
-        F.array_sort(F.collect_list(F.struct(*columns[2:]))).alias("cands")
-    )
-
-
-@dataclass
-class SegmentIndex:
-    """The road network prepared for Stage 2 once per run: projection and broadcast cell index.
-
-    `ids` are the sorted s_ids; a candidate's `k` is its segment's position among them.
-    """
-
-    segments: pd.DataFrame
-    proj: LocalProjection
-    max_distance_m: float
-    cell_m: float
-    cells: DataFrame
-    ids: list[str]
-
-
-def segment_index(
-    spark: SparkSession, segments: pd.DataFrame, max_distance_m: float = 30.0
-) -> SegmentIndex:
-    """Segments with their midpoints, the projection and the candidate cells (kept in memory)."""
-    segs = with_midpoints(segments)
-    proj = LocalProjection.for_segments(segs)
-    cell_m = max(max_distance_m, 25.0)
-    ids = sorted(segs["s_id"])
-    cells = segments_frame(spark, segs, proj, max_distance_m, cell_m, ids).cache()
-    cells.count()  # built now, once, rather than inside every day's job
-    return SegmentIndex(segs, proj, max_distance_m, cell_m, cells, ids)
-
-
-def stage2(
-    spark: SparkSession,
-    points: DataFrame,
-    segments: pd.DataFrame | SegmentIndex,
-    day: date,
-    max_distance_m: float = 30.0,
-) -> Stage2Result:
-    """Map each Stage 1 point to its nearest 50 m segment (metres, to the line) and count per day.
-
-    Points farther than `max_distance_m` from every segment are dropped and counted. Ties go to
-    the smaller s_id, so the result is deterministic. `segments` is the road network, or its
-    `segment_index` built for the same maximum distance.
-    """
-    if not isinstance(segments, SegmentIndex):
-        index = segment_index(spark, segments, max_distance_m)
-        try:
-            return stage2(spark, points, index, day, max_distance_m)
-        finally:
-            index.cells.unpersist()
-    index = segments
-    if index.max_distance_m != max_distance_m:
-        raise ValueError(
-            f"segment index built for {index.max_distance_m} m, not {max_distance_m} m"
-        )
-    segs, proj, cell_m, cells = index.segments, index.proj, index.cell_m, index.cells
-    px = (F.col("lon") - F.lit(proj.lon0)) * F.lit(proj.kx)
-    py = (F.col("lat") - F.lit(proj.lat0)) * F.lit(proj.ky)
-    located = (
-        points.select(
-            "is_pothole",
-            px.alias("px"),
-            py.alias("py"),
-        )
-        .withColumn("cx", F.floor(F.col("px") / cell_m))
-        .withColumn("cy", F.floor(F.col("py") / cell_m))
-    )
-    joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
-
-    def squared_distance(c: Column) -> Column:
-        # P's offset from the start A, its position t along A→B (clamped to the segment), and
-        # the squared distance to that point of the segment
-        u, v = F.col("px") - c["ax"], F.col("py") - c["ay"]
-        t = F.least(F.greatest((u * c["dx"] + v * c["dy"]) * c["inv_len2"], F.lit(0.0)), F.lit(1.0))
-        ex, ey = u - t * c["dx"], v - t * c["dy"]
-        return ex * ex + ey * ey
-
-    # the nearest candidate of the point's cell: least squared distance, then the first (the
-    # candidates are in ascending k, so the smaller s_id)
-    # (the distances are a column of their own, so they are computed once per point)
-    with_d2 = joined.select(
-        "is_pothole", "cands", F.transform("cands", squared_distance).alias("d2")
-    )
-    d2_min = F.array_min("d2")
-    nearest = with_d2.select(
-        "is_pothole",
-        F.sqrt(d2_min).alias("d"),
-        F.element_at("cands", F.array_position("d2", d2_min).cast("int"))["k"].alias("k"),
-    )
-    mapped = nearest.select(
-        "is_pothole",
-        F.when(F.col("d") <= max_distance_m, F.col("k")).alias("k"),
-        F.when(F.col("d") <= max_distance_m, F.col("d")).alias("d"),
-    )
-    grouped = (
-        mapped.groupBy("k")
-        .agg(
-            F.sum("is_pothole").cast("long").alias("impact_count"),
-            F.count(F.lit(1)).alias("total_count"),
-            F.max("d").alias("max_d"),
-        )
-        .toPandas()
-    )
-    ids = pd.Series(index.ids, dtype=object)
-    known = grouped["k"].notna()
-    grouped["s_id"] = None
-    grouped.loc[known, "s_id"] = ids.iloc[grouped.loc[known, "k"].astype("int64")].to_numpy()
-    dropped = grouped[grouped["s_id"].isna()]
-    counts = grouped[grouped["s_id"].notna()].merge(
-        segs[["s_id", "centroid_lon", "centroid_lat"]], on="s_id", how="left"
-    )
-    counts["date"] = day
-    counts = counts[
-        ["s_id", "date", "impact_count", "total_count", "centroid_lon", "centroid_lat"]
-    ].sort_values("s_id", ignore_index=True)
-    counts["impact_count"] = counts["impact_count"].astype("int64")
-    counts["total_count"] = counts["total_count"].astype("int64")
-    return Stage2Result(
-        counts=counts,
-        points=int(grouped["total_count"].sum()),
-        dropped_points=int(dropped["total_count"].sum()),
-        dropped_potholes=int(dropped["impact_count"].sum()),
-        max_distance_m=max_distance_m,
-        extra={"max_mapped_distance_m": float(grouped["max_d"].max() or 0.0)},
-    )
 
 
 # -- one batch day: Stage 1 then Stage 2 ---------------------------------------------------------
