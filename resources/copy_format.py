@@ -207,8 +207,9 @@ def binary_copy(table: pa.Table, pg_types: list[str]) -> bytes | None:
         position = position + 4
         if kind == "fixed":
             keep = ~nulls
+            targets, data = (position, data) if keep.all() else (position[keep], data[keep])
             for k in range(data.shape[1]):
-                out[position[keep] + k] = data[keep, k]
+                out[targets + k] = data[:, k]
         else:
             offsets, values = data
             total = int(lengths.sum())
