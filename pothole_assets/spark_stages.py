@@ -382,7 +382,9 @@ def run_day(
     deduped = Observation(f"stage1 unique {day.isoformat()}")
     start_ms, end_ms = day_bounds_ms(day)
     outside = (F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms)
-    unique = unique_readings(source.filter("reject_reason IS NULL")).observe(
+    # the reason is null on every valid row: not shuffled nor compared
+    valid = source.filter("reject_reason IS NULL").drop("reject_reason")
+    unique = unique_readings(valid).observe(
         deduped,
         F.sum(F.col("copies") - 1).alias("duplicates"),
         F.count(F.when(outside, 1)).alias("across_midnight"),
