@@ -128,6 +128,10 @@ def stack(farm_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     instance["run_retries"]["retry_on_asset_or_op_failure"] = False
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    # Create the instance's SQLite storage once, here: the webserver and the daemon would both
+    # create it as they start, and race on its migration table ("alembic_version already exists").
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     workspace = base / "workspace.yaml"
     location = {
         "module_name": "inspig_assets.definitions",
