@@ -231,7 +231,8 @@ def tm_weather_hourly(
     done = [grid for grid in grids if f"grid {grid[0]},{grid[1]}" not in batch.failed]
     with engine.begin() as conn:
         # a grid whose nowcast failed keeps its forecast rows out too: units are saved whole
-        forecast = [r for r in batch.parsed.rows if (r["nx"], r["ny"]) in set(done)]
+        done_grids = set(done)
+        forecast = [r for r in batch.parsed.rows if (r["nx"], r["ny"]) in done_grids]
         written = upsert(conn, t.tm_weather_hourly, forecast, Mode.FORECAST)
         skies = hourly_skies(conn, [(*grid, *nbase) for grid in done])
         nowcast = Parsed()

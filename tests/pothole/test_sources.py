@@ -187,12 +187,9 @@ def test_encoded_service_key_is_not_encoded_twice(httpserver: HTTPServer) -> Non
     assert "serviceKey=abc%2Bdef%3D%3D&" in request.url
 
 
-def test_complaints_are_stored_once_with_the_nearest_segment_within_500_m(
-    httpserver: HTTPServer, local_lake: LakeResource, warehouse: WarehouseResource
-) -> None:
+def _store_one_segment(lake: LakeResource) -> None:
+    """The road network: one 46 m segment L1_0000 running east from (127.6, 34.7)."""
     from pothole_assets import reference
-    from pothole_assets.assets import pothole_complaints
-    from pothole_assets.sources import PotholeResource
 
     segments = pd.DataFrame(
         [
@@ -206,7 +203,16 @@ def test_complaints_are_stored_once_with_the_nearest_segment_within_500_m(
             }
         ]
     )
-    local_lake.put_bytes(reference.ROAD_SEGMENTS_KEY, segments.to_csv(index=False).encode())
+    lake.put_bytes(reference.ROAD_SEGMENTS_KEY, segments.to_csv(index=False).encode())
+
+
+def test_complaints_are_stored_once_with_the_nearest_segment_within_500_m(
+    httpserver: HTTPServer, local_lake: LakeResource, warehouse: WarehouseResource
+) -> None:
+    from pothole_assets.assets import pothole_complaints
+    from pothole_assets.sources import PotholeResource
+
+    _store_one_segment(local_lake)
     near = {"create_dt": "2026-01-03 10:00:00", "event_lat": "34.7009", "event_lon": "127.6002"}
     far = {**near, "event_lat": "34.7060"}  # ~670 m north of the road
     httpserver.expect_request("/c").respond_with_json(_page([near, far, near], 3))
@@ -328,21 +334,7 @@ def test_complaints_service_key_is_redacted_from_errors_logs_and_metadata(
     path = "/minPotholeLatLonInfo"
     handler = _echo(403, pad=180) if answer == "http_403" else echo_in_envelope
     httpserver.expect_request(path).respond_with_handler(handler)
-    segments = pd.DataFrame(
-        [
-            {
-                "s_id": "L1_0000",
-                "link_id": "L1",
-                "start_lon": 127.6,
-                "start_lat": 34.7,
-                "end_lon": 127.6005,
-                "end_lat": 34.7,
-            }
-        ]
-    )
-    from pothole_assets import reference
-
-    local_lake.put_bytes(reference.ROAD_SEGMENTS_KEY, segments.to_csv(index=False).encode())
+    _store_one_segment(local_lake)
     source = ComplaintsResource(service_key=SERVICE_KEY, url=httpserver.url_for(path))
     with pytest.raises(SourceError) as error:
         source.fetch(dt.date(2026, 1, 1), dt.date(2026, 1, 2))
