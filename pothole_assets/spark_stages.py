@@ -212,6 +212,7 @@ def stage1(
     bumps: DataFrame,
     params: Stage1Params = Stage1Params(),
     stats: DataFrame | None = None,
+    context_filtered: bool = False,
 ) -> DataFrame:
     """Impact score per reading and the speed-bump veto; every reading that passes the filter.
 
@@ -222,9 +223,10 @@ def stage1(
 
     The trip statistics are window aggregates over the trip (`trip_statistics`), or the given
     per-trip `stats` (`trip_stats`) broadcast back; bumps are found by a broadcast cell lookup.
+    `context_filtered` says the rows already passed the context filter.
     """
     p = params
-    ctx = valid.filter(context_filter(p))
+    ctx = valid if context_filtered else valid.filter(context_filter(p))
     if stats is None:
         ctx = trip_statistics(ctx)
     else:
@@ -332,23 +334,30 @@ class DayFigures:
 
     @property
     def context_filtered(self) -> int:
-        """Unique valid readings the context filter removed (slow, imprecise, few satellites)."""
+        """Valid rows the context filter removed (slow, imprecise, few satellites)."""
         return self.input_rows - self.rejected - self.duplicates - self.rows
 
 
-def unique_readings(valid: DataFrame) -> DataFrame:
-    """One row per (trip_id, timestamp): a reading uploaded twice counts once.
+# What Stage 1 needs of a reading after the duplicates are dropped.
+SCORED_INPUT = ["trip_id", "timestamp", "accel_z", "gyro_y", "lon", "lat"]
 
-    Of rows sharing a key the greatest (by their values) is kept, so a re-run keeps the same one;
-    `copies` says how many rows the key had. The rows are partitioned by trip first, which is also
-    the partitioning the trip statistics need: one shuffle serves both.
+
+def unique_readings(kept: DataFrame) -> DataFrame:
+    """The rows that passed the filters, `duplicate` where one repeats a (trip_id, timestamp).
+
+    A reading uploaded twice counts once. Copies that differ are told apart by the xxhash64 of
+    all their values, and the one with the greatest hash is kept: the same one on every re-run.
+    Only the columns Stage 1 scores with travel. The rows are partitioned by trip and sorted by
+    time within it, which is also what the trip statistics need: one shuffle and one sort serve
+    both, and each trip is one window (not one per reading).
     """
-    others = [c for c in valid.columns if c not in ("trip_id", "timestamp")]
+    others = [c for c in kept.columns if c not in ("trip_id", "timestamp")]
+    in_trip = Window.partitionBy("trip_id").orderBy("timestamp", F.col("value_hash").desc())
+    repeats = F.lag("timestamp").over(in_trip) == F.col("timestamp")
     return (
-        valid.repartition("trip_id")
-        .groupBy("trip_id", "timestamp")
-        .agg(F.max(F.struct(*others)).alias("r"), F.count(F.lit(1)).alias("copies"))
-        .select("trip_id", "timestamp", "r.*", "copies")
+        kept.select(*SCORED_INPUT, F.xxhash64(*others).alias("value_hash"))
+        .repartition("trip_id")
+        .select(*SCORED_INPUT, F.coalesce(repeats, F.lit(False)).alias("duplicate"))
     )
 
 
@@ -368,11 +377,11 @@ def run_day(
     Spark fails on a raw object while reading it; both name the object by its lake address.
 
     Stage 1 reads the raw day once: the rows are counted per reject reason on the way in (the
-    rejected ones collected, up to `REJECTS_IN_MEMORY`), shuffled by trip, duplicates of a
-    reading dropped (`unique_readings`), the trip statistics taken (`trip_statistics`), scored
-    and written, the summary of the written rows observed meanwhile. Only a day with more rejects
-    reads the raw rows once more to write them. Stage 2 maps the written Stage 1 output to the
-    segments (`segment_index`).
+    rejected ones collected, up to `REJECTS_IN_MEMORY`), the valid rows passing the context
+    filter shuffled by trip, duplicates of a reading dropped (`unique_readings`), the trip
+    statistics taken (`trip_statistics`), scored and written, the summary of the written rows
+    observed meanwhile. Only a day with more rejects reads the raw rows once more to write them.
+    Stage 2 maps the written Stage 1 output to the segments (`segment_index`).
     """
     started = time.perf_counter()
     raw, columns = read_raw(session, paths.raw)
@@ -383,13 +392,18 @@ def run_day(
     start_ms, end_ms = day_bounds_ms(day)
     outside = (F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms)
     # the reason is null on every valid row: not shuffled nor compared
-    valid = source.filter("reject_reason IS NULL").drop("reject_reason")
-    unique = unique_readings(valid).observe(
-        deduped,
-        F.sum(F.col("copies") - 1).alias("duplicates"),
-        F.count(F.when(outside, 1)).alias("across_midnight"),
+    kept = source.filter(F.col("reject_reason").isNull() & context_filter(params))
+    unique = (
+        unique_readings(kept.drop("reject_reason"))
+        .observe(
+            deduped,
+            F.count(F.when(F.col("duplicate"), 1)).alias("duplicates"),
+            F.count(F.when(outside & ~F.col("duplicate"), 1)).alias("across_midnight"),
+        )
+        .filter(~F.col("duplicate"))
+        .drop("duplicate")
     )
-    scored = stage1(unique.drop("copies"), bumps, params)
+    scored = stage1(unique, bumps, params, context_filtered=True)
     observed = Observation(f"stage1 {day.isoformat()}")
     scored = scored.observe(observed, *_summary_columns(params.impact_threshold))
     # no-op when there are fewer partitions already
@@ -439,7 +453,7 @@ def _input_columns(columns: list[str]) -> list[Column]:
         # the rejected rows by time, a bounded top-k (null timestamps first); more than the
         # limit are written in a pass of their own
         F.min_by(
-            F.struct(*columns),
+            F.when(reason.isNotNull(), F.struct(*columns)),
             F.when(reason.isNotNull(), F.coalesce("timestamp", F.lit(-(2**63)))),
             REJECTS_IN_MEMORY,
         ).alias("rows"),

@@ -304,6 +304,26 @@ def test_a_reading_uploaded_twice_counts_once(spark_session: SparkSession, tmp_p
     assert figures.input_rows == 25 and figures.context_filtered == 0
 
 
+def test_copies_that_differ_keep_the_same_one_whatever_their_order(
+    spark_session: SparkSession, tmp_path
+) -> None:
+    rows = [_row("A", i) for i in range(20)]
+    # reading 7 uploaded again with another accel_z, and a slow reading uploaded twice: the
+    # slow pair is removed by the context filter, not counted as a duplicate
+    other = dict(rows[7], accel_z=15.0)
+    slow = _row("A", 30, velocity=2.0)
+    outputs = []
+    for name, day_rows in (("first", [*rows, other]), ("last", [other, *reversed(rows)])):
+        folder = tmp_path / name
+        folder.mkdir()
+        figures = _run_day(spark_session, folder, [*day_rows, slow, dict(slow)])
+        assert figures.duplicates == 1 and figures.rows == 20
+        assert figures.input_rows == 23 and figures.context_filtered == 2
+        outputs.append(_stage1_out(folder))
+    pd.testing.assert_frame_equal(outputs[0], outputs[1])
+    assert outputs[0]["timestamp"].is_unique
+
+
 def test_a_corrupt_page_behind_a_valid_footer_is_named_by_its_lake_key(
     spark_session: SparkSession, tmp_path
 ) -> None:
