@@ -212,7 +212,6 @@ def stage1(
     bumps: DataFrame,
     params: Stage1Params = Stage1Params(),
     stats: DataFrame | None = None,
-    context_filtered: bool = False,
 ) -> DataFrame:
     """Impact score per reading and the speed-bump veto; every reading that passes the filter.
 
@@ -223,10 +222,9 @@ def stage1(
 
     The trip statistics are window aggregates over the trip (`trip_statistics`), or the given
     per-trip `stats` (`trip_stats`) broadcast back; bumps are found by a broadcast cell lookup.
-    `context_filtered` says the rows already passed the context filter.
     """
     p = params
-    ctx = valid if context_filtered else valid.filter(context_filter(p))
+    ctx = valid.filter(context_filter(p))
     if stats is None:
         ctx = trip_statistics(ctx)
     else:
@@ -403,7 +401,7 @@ def run_day(
         .filter(~F.col("duplicate"))
         .drop("duplicate")
     )
-    scored = stage1(unique, bumps, params, context_filtered=True)
+    scored = stage1(unique, bumps, params)
     observed = Observation(f"stage1 {day.isoformat()}")
     scored = scored.observe(observed, *_summary_columns(params.impact_threshold))
     # no-op when there are fewer partitions already
