@@ -116,25 +116,37 @@ def flag_rows(raw: DataFrame, day: date, ranges: ValidRanges = ValidRanges()) ->
     return raw.withColumn("reject_reason", reject_reason(day, ranges))
 
 
+BUMP_FIELDS = ("bump_lat", "bump_lon", "half_deg")
+
+
 def bumps_frame(spark: SparkSession, bumps: pd.DataFrame, cell_deg: float) -> DataFrame:
-    """Per degree-cell, the bumps whose veto box reaches it (broadcast to every task)."""
-    cells = bump_cells(bumps, cell_deg)
+    """Per degree-cell, the bumps whose veto box reaches it (broadcast to every task).
+
+    A cell's bumps are columns `bump_lat_i`, `bump_lon_i`, `half_deg_i` for i = 0 .. (the most
+    bumps any cell holds) - 1, null past a cell's own: plain columns, so the veto test is an
+    expression Spark compiles rather than a lambda over an array.
+    """
+    cells = bump_cells(bumps, cell_deg).astype({"cy": "int32", "cx": "int32"})
+    cells["slot"] = cells.groupby(["cy", "cx"]).cumcount()
+    slots = range(int(cells["slot"].max()) + 1 if len(cells) else 0)
+    names = [f"{name}_{i}" for i in slots for name in BUMP_FIELDS]
+    if len(cells):
+        wide = cells.pivot(index=["cy", "cx"], columns="slot", values=list(BUMP_FIELDS))
+        wide.columns = [f"{name}_{slot}" for name, slot in wide.columns]
+        wide = wide.reset_index()[["cy", "cx", *names]]
+    else:
+        wide = pd.DataFrame(columns=["cy", "cx"])
     schema = T.StructType(
-        [
-            T.StructField("cy", T.LongType()),
-            T.StructField("cx", T.LongType()),
-            T.StructField("bump_lat", T.DoubleType()),
-            T.StructField("bump_lon", T.DoubleType()),
-            T.StructField("half_deg", T.DoubleType()),
-        ]
+        [T.StructField("cy", T.IntegerType()), T.StructField("cx", T.IntegerType())]
+        + [T.StructField(name, T.DoubleType()) for name in names]
     )
-    frame = spark.createDataFrame(
-        cells.astype({"cy": "int64", "cx": "int64"}).to_dict("records") if len(cells) else [],
-        schema,
-    )
-    return frame.groupBy("cy", "cx").agg(
-        F.collect_list(F.struct("bump_lat", "bump_lon", "half_deg")).alias("bumps")
-    )
+    rows = wide.astype(object).where(wide.notna(), None).to_dict("records")
+    return spark.createDataFrame(rows, schema)
+
+
+def bump_slots(bumps: DataFrame) -> list[int]:
+    """The bump positions a `bumps_frame` has columns for."""
+    return sorted(int(c.rsplit("_", 1)[1]) for c in bumps.columns if c.startswith("bump_lat_"))
 
 
 def bump_index(spark: SparkSession, bumps: pd.DataFrame, cell_deg: float) -> DataFrame:
@@ -240,22 +252,25 @@ def stage1(
         F.lit(p.weight_accel_z) * F.abs(z("accel_z", "mu_a", "sd_a"))
         + F.lit(p.weight_gyro_y) * F.abs(z("gyro_y", "mu_g", "sd_g")),
     )
-    scored = scored.withColumn("cy", F.floor(F.col("lat") / p.bump_cell_deg)).withColumn(
-        "cx", F.floor(F.col("lon") / p.bump_cell_deg)
-    )
+    # int cell keys: Spark packs the pair into one long for the broadcast lookup
+    scored = scored.withColumn(
+        "cy", F.floor(F.col("lat") / p.bump_cell_deg).cast("int")
+    ).withColumn("cx", F.floor(F.col("lon") / p.bump_cell_deg).cast("int"))
     joined = scored.join(F.broadcast(bumps), ["cy", "cx"], "left")
-    near_bump = F.exists(
-        "bumps",
-        lambda b: (
-            (F.abs(F.col("lat") - b["bump_lat"]) <= b["half_deg"])
-            & (
-                F.abs(F.col("lon") - b["bump_lon"]) * F.cos(F.radians(F.col("lat")))
-                <= b["half_deg"]
-            )
-        ),
-    )
+
+    def inside(i: int) -> Column:
+        # a reading in bump i's box (false where the cell has no bump i, or no bumps at all)
+        lat, lon, half = (F.col(f"{name}_{i}") for name in BUMP_FIELDS)
+        box = (F.abs(F.col("lat") - lat) <= half) & (
+            F.abs(F.col("lon") - lon) * F.cos(F.radians(F.col("lat"))) <= half
+        )
+        return F.coalesce(box, F.lit(False))
+
+    near_bump = F.lit(False)
+    for i in bump_slots(bumps):
+        near_bump = near_bump | inside(i)
     is_pothole = F.when(
-        (F.col("impact_score") > p.impact_threshold) & ~F.coalesce(near_bump, F.lit(False)),
+        (F.col("impact_score") > p.impact_threshold) & ~near_bump,
         F.lit(1),
     ).otherwise(F.lit(0))
     return joined.select(

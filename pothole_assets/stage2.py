@@ -56,8 +56,8 @@ def _cells_frame(spark: SparkSession, cells: pd.DataFrame) -> DataFrame:
     columns = ["cx", "cy", "k", "ax", "ay", "dx", "dy", "inv_len2"]
     schema = T.StructType(
         [
-            T.StructField("cx", T.LongType()),
-            T.StructField("cy", T.LongType()),
+            T.StructField("cx", T.IntegerType()),
+            T.StructField("cy", T.IntegerType()),
             T.StructField("k", T.IntegerType()),
         ]
         + [T.StructField(c, T.DoubleType()) for c in columns[3:]]
@@ -66,7 +66,7 @@ def _cells_frame(spark: SparkSession, cells: pd.DataFrame) -> DataFrame:
     len2 = dx * dx + dy * dy
     inv_len2 = (1.0 / len2.where(len2 > 0, 1.0)).where(len2 > 0, 0.0)
     rows = cells.assign(dx=dx, dy=dy, inv_len2=inv_len2).astype(
-        {"cx": "int64", "cy": "int64", "k": "int32"}
+        {"cx": "int32", "cy": "int32", "k": "int32"}
     )
     frame = spark.createDataFrame(rows[columns] if len(rows) else [], schema)
     # sorted by the struct's first field, k: the first of equally near candidates is the
@@ -80,7 +80,8 @@ def _cells_frame(spark: SparkSession, cells: pd.DataFrame) -> DataFrame:
 class SegmentIndex:
     """The road network prepared for Stage 2 once per run: projection and broadcast cell index.
 
-    `ids` are the sorted s_ids; a candidate's `k` is its segment's position among them.
+    `ids` are the sorted s_ids; a candidate's `k` is its segment's position among them; `width` is
+    the most candidates any cell holds.
     """
 
     segments: pd.DataFrame
@@ -89,6 +90,7 @@ class SegmentIndex:
     cell_m: float
     cells: DataFrame
     ids: list[str]
+    width: int
 
 
 def segment_index(
@@ -100,8 +102,9 @@ def segment_index(
     cell_m = max(max_distance_m, 25.0)
     ids = sorted(segs["s_id"])
     cells = segments_frame(spark, segs, proj, max_distance_m, cell_m, ids).cache()
-    cells.count()  # built now, once, rather than inside every day's job
-    return SegmentIndex(segs, proj, max_distance_m, cell_m, cells, ids)
+    # built now, once, rather than inside every day's job
+    width = cells.select(F.max(F.size("cands"))).first()[0] or 0
+    return SegmentIndex(segs, proj, max_distance_m, cell_m, cells, ids, width)
 
 
 def stage2(
@@ -137,8 +140,8 @@ def stage2(
             px.alias("px"),
             py.alias("py"),
         )
-        .withColumn("cx", F.floor(F.col("px") / cell_m))
-        .withColumn("cy", F.floor(F.col("py") / cell_m))
+        .withColumn("cx", F.floor(F.col("px") / cell_m).cast("int"))
+        .withColumn("cy", F.floor(F.col("py") / cell_m).cast("int"))
     )
     joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
 
@@ -150,17 +153,25 @@ def stage2(
         ex, ey = u - t * c["dx"], v - t * c["dy"]
         return ex * ex + ey * ey
 
-    # the nearest candidate of the point's cell: least squared distance, then the first (the
-    # candidates are in ascending k, so the smaller s_id)
-    # (the distances are a column of their own, so they are computed once per point)
+    # The cell's candidates by position, one column each (null past the end of a shorter list):
+    # plain expressions Spark compiles, where a lambda over the array would be interpreted.
+    candidates = [F.get(F.col("cands"), i) for i in range(index.width)]
     with_d2 = joined.select(
-        "is_pothole", "cands", F.transform("cands", squared_distance).alias("d2")
-    )
-    d2_min = F.array_min("d2")
-    nearest = with_d2.select(
         "is_pothole",
-        F.sqrt(d2_min).alias("d"),
-        F.element_at("cands", F.array_position("d2", d2_min).cast("int"))["k"].alias("k"),
+        *[squared_distance(c).alias(f"d2_{i}") for i, c in enumerate(candidates)],
+        *[c["k"].alias(f"k_{i}") for i, c in enumerate(candidates)],
+    )
+    d2 = [F.col(f"d2_{i}") for i in range(index.width)]
+    least_d2 = _least(d2)
+    # the nearest candidate: least squared distance, then the first of equals (the candidates
+    # are in ascending k, so the smaller s_id)
+    nearest = with_d2.withColumn("least_d2", least_d2).select(
+        "is_pothole",
+        F.sqrt("least_d2").alias("d"),
+        F.coalesce(
+            *[F.when(d == F.col("least_d2"), F.col(f"k_{i}")) for i, d in enumerate(d2)],
+            F.lit(None).cast("int"),
+        ).alias("k"),
     )
     mapped = nearest.select(
         "is_pothole",
@@ -198,3 +209,10 @@ def stage2(
         max_distance_m=max_distance_m,
         extra={"max_mapped_distance_m": float(grouped["max_d"].max() or 0.0)},
     )
+
+
+def _least(columns: list[Column]) -> Column:
+    """The least non-null value of the columns (null when all are null, or there are none)."""
+    if len(columns) > 1:
+        return F.least(*columns)
+    return columns[0] if columns else F.lit(None).cast("double")

@@ -103,6 +103,22 @@ def test_speed_bump_veto_uses_half_the_bump_length(spark_session: SparkSession) 
         assert int(out["is_pothole"].sum()) == potholes, name
 
 
+def test_a_suspect_is_vetoed_by_any_bump_of_its_cell(spark_session: SparkSession) -> None:
+    # two 400 cm bumps (2 m boxes) in the spike's 0.0005° cell: one 3 m north, whose box does
+    # not reach the spike, and one 1.5 m south, whose box holds it; listed in either order
+    lat = LAT0 + 0.00025  # the middle of a cell's latitudes: both boxes lie in the spike's cell
+    accel = [9.8] * 19 + [19.8]
+    gyro = [0.0] * 19 + [1.0]
+    spike_lon = LON0 + 19 * 1e-4
+    frame = _frame(spark_session, [_row("t1", i, accel[i], gyro[i], lat=lat) for i in range(20)])
+    far = (lat + 3.0 / 111_000, spike_lon, 400.0)
+    near = (lat - 1.5 / 111_000, spike_lon, 400.0)
+    for bumps, potholes in (([far, near], 0), ([near, far], 0), ([far], 1)):
+        out = st.stage1(frame, _bumps(spark_session, bumps)).toPandas()
+        assert int((out["impact_score"] > 3).sum()) == 1, bumps
+        assert int(out["is_pothole"].sum()) == potholes, bumps
+
+
 def test_rows_outside_valid_ranges_are_flagged_with_a_reason(spark_session: SparkSession) -> None:
     rows = [
         _row("A", 0),
