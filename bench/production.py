@@ -6,9 +6,11 @@ for the backup and the sensor, and 5,000,000 rows (about 1 GB) for the monthly t
 
 - Backup: the consistent copy a backup makes (`snapshots.consistent_copy`) of the file in three
   states (quiet WAL; the ERP's connection open with committed rows still in the WAL; rollback
-  journal), the online backup API fallback, and the whole verified backup (`backup_database`:
-  copy + integrity_check + row count + fsync), each against a plain file copy (`shutil.copyfile`) of
-  the same files in the same run. Best of three; all copies read from the page cache.
+  journal) and the online backup API fallback, each against a plain file copy (`shutil.copyfile`)
+  of the same files in the same run; then the whole verified backup (`backup_database`: copy +
+  integrity_check + row count + fsync) against the same work done by hand (copyfile, then
+  integrity_check of the copy, then fsync). The replaced script's backup (backup API + quick_check)
+  is timed too. Best of three; all copies read from the page cache.
 - Sensor: one evaluation of `production_db_change_sensor` with a settled cursor (the every-minute
   case), against a no-op sensor evaluated the same way (Dagster's own cost per tick). Median of 50.
   The evaluation that acts on a settled change (it digests every month) is timed too.
@@ -142,6 +144,39 @@ def kernel_copy(files: list[Path], folder: Path) -> None:
                 pass
 
 
+def checked_copy(files: list[Path], folder: Path) -> None:
+    """The baseline of a verified backup: the same work done by hand, one step after the other.
+
+    `shutil.copyfile` of the file (and its WAL), `PRAGMA integrity_check` of the copy, then fsync.
+    """
+    plain_copy(files, folder)
+    copy = folder / files[0].name
+    conn = sqlite3.connect(copy)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        conn.close()
+    fd = os.open(copy, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replaced_backup(source: Path, folder: Path) -> None:
+    """The replaced backup script: the online backup API, then `PRAGMA quick_check` of the copy."""
+    dest = folder / "replaced.db"
+    dest.unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    out = sqlite3.connect(dest)
+    try:
+        src.backup(out)
+        assert out.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    finally:
+        out.close()
+        src.close()
+
+
 def bench_backup(live: Path, scratch: Path) -> tuple[float, float]:
     """Backup against plain copies; returns (ratio, seconds) of the verified quiet-WAL backup."""
     size_mb = live.stat().st_size / 1024**2
@@ -219,13 +254,20 @@ def bench_backup(live: Path, scratch: Path) -> tuple[float, float]:
                 best_of(3, copy_with("file copy under", journal_file)),
             ),
             ("online backup API (fallback)", baseline(live), best_of(3, api_copy)),
-            ("verified backup, quiet WAL", baseline(live), best_of(3, verified(live))),
+        ]
+        checked = [
+            (
+                "verified backup, quiet WAL",
+                best_of(3, lambda: checked_copy([live], out)),
+                best_of(3, verified(live)),
+            ),
             (
                 "verified backup, frames pending",
-                baseline(pending, wal_path(pending)),
+                best_of(3, lambda: checked_copy([pending, wal_path(pending)], out)),
                 best_of(3, verified(pending)),
             ),
         ]
+        replaced = best_of(3, lambda: replaced_backup(live, out))
     finally:
         erp.close()
     print(f"backup of a {size_mb:,.0f} MB live database ({BACKUP_ROWS:,} rows), best of 3:")
@@ -236,11 +278,20 @@ def bench_backup(live: Path, scratch: Path) -> tuple[float, float]:
         print("  (rollback journal: the copy went over the 0.6 s lock budget, by the backup API)")
     print(
         "  (plain copy: the faster of shutil.copyfile and copy_file_range of the same files, "
-        "unsynced;\n   verified: the asset's whole step: consistent copy + integrity_check + row "
-        "count + fsync; ratio = copy throughput of the backup / of the plain copy, "
-        "target ≥ 0.5 ×)"
+        "unsynced; ratio = copy throughput of the backup / of the plain copy)"
     )
-    return rows[4][1] / rows[4][2], rows[4][2]
+    print(f"  {'':<42} {'backup':>7} {'by hand':>11}")
+    for label, base, seconds in checked:
+        print(f"  {label:<42} {seconds:5.2f} s {base:9.2f} s  ({base / seconds:.2f} ×)")
+    print(
+        "  (verified: the asset's whole step: consistent copy + integrity_check + row count + "
+        "fsync;\n   by hand: copyfile, then integrity_check of the copy, then fsync)"
+    )
+    print(
+        f"  the replaced script's backup (backup API + quick_check, which misses an index that "
+        f"disagrees with its table): {replaced:.2f} s"
+    )
+    return checked[0][1] / checked[0][2], checked[0][2]
 
 
 @dg.sensor(name="noop_sensor", minimum_interval_seconds=60)
@@ -316,6 +367,9 @@ INDEX_ROWS = 1_000_000
 WRITER_ROWS = 5  # rows per ERP commit
 WRITER_PAUSE_S = 0.005
 WAIT_TARGET_S = 1.0
+# A verified backup does the copy and the full check any backup worth keeping needs; what the
+# platform adds around them (consistent snapshot, row count, bookkeeping) may cost at most 10 %.
+VERIFIED_TARGET = 0.9
 
 
 def _erp_append(db: str, ready: Any, stop: Any, out: Any) -> None:
@@ -444,7 +498,10 @@ def main() -> None:
     bench_sensor(small)
     bench_totals(large)
     print(f"ERP writer's worst wait: {worst:.3f} s (target < {WAIT_TARGET_S:g} s)")
-    print(f"verified backup, quiet WAL: {seconds:.2f} s ({ratio:.2f} ×, target ≥ 0.5 ×)")
+    print(
+        f"verified backup, quiet WAL: {seconds:.2f} s ({ratio:.2f} × of copy + integrity_check by "
+        f"hand, target ≥ {VERIFIED_TARGET:g} ×)"
+    )
 
 
 if __name__ == "__main__":
