@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
+from _quiet import QUIET_RUN_CONFIG as QUIET
 from benchdb import bench_database_url, fresh_schema
 
 from card_assets import sample, scenario, store
@@ -90,12 +91,16 @@ def main() -> None:
         }
         try:
             began = time.perf_counter()
-            result = dg.materialize([sales_org_extracts], partition_key=WINDOW, resources=resources)
+            result = dg.materialize(
+                [sales_org_extracts], partition_key=WINDOW, resources=resources, run_config=QUIET
+            )
             stage1 = time.perf_counter() - began
             assert result.success
-            dg.materialize([window_data], partition_key=WINDOW, resources=resources)
+            dg.materialize(
+                [window_data], partition_key=WINDOW, resources=resources, run_config=QUIET
+            )
             result = dg.materialize(
-                [user_scenario_result], partition_key=WINDOW, resources=resources
+                [user_scenario_result], partition_key=WINDOW, resources=resources, run_config=QUIET
             )
             assert result.success
             (event,) = result.get_asset_materialization_events()

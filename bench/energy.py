@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlparse
 
 import dagster as dg
 import sqlalchemy as sa
+from _quiet import QUIET_RUN_CONFIG as QUIET
 from benchdb import bench_database_url, best_seconds, fresh_schema, raw_copy
 
 from energy_assets import sample, store
@@ -98,6 +99,7 @@ def main() -> None:
         result = dg.materialize(
             [nambu_generation],
             resources={"warehouse": warehouse, "kospo": kospo},
+            run_config=QUIET,
             tags={
                 "dagster/asset_partition_range_start": FIRST.isoformat(),
                 "dagster/asset_partition_range_end": LAST.isoformat(),
