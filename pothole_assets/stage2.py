@@ -144,40 +144,7 @@ def stage2(
         .withColumn("cy", F.floor(F.col("py") / cell_m).cast("int"))
     )
     joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
-
-    def squared_distance(c: Column) -> Column:
-        # P's offset from the start A, its position t along A→B (clamped to the segment), and
-        # the squared distance to that point of the segment
-        u, v = F.col("px") - c["ax"], F.col("py") - c["ay"]
-        t = F.least(F.greatest((u * c["dx"] + v * c["dy"]) * c["inv_len2"], F.lit(0.0)), F.lit(1.0))
-        ex, ey = u - t * c["dx"], v - t * c["dy"]
-        return ex * ex + ey * ey
-
-    # The cell's candidates by position, one column each (null past the end of a shorter list):
-    # plain expressions Spark compiles, where a lambda over the array would be interpreted.
-    candidates = [F.get(F.col("cands"), i) for i in range(index.width)]
-    with_d2 = joined.select(
-        "is_pothole",
-        *[squared_distance(c).alias(f"d2_{i}") for i, c in enumerate(candidates)],
-        *[c["k"].alias(f"k_{i}") for i, c in enumerate(candidates)],
-    )
-    d2 = [F.col(f"d2_{i}") for i in range(index.width)]
-    least_d2 = _least(d2)
-    # the nearest candidate: least squared distance, then the first of equals (the candidates
-    # are in ascending k, so the smaller s_id)
-    nearest = with_d2.withColumn("least_d2", least_d2).select(
-        "is_pothole",
-        F.sqrt("least_d2").alias("d"),
-        F.coalesce(
-            *[F.when(d == F.col("least_d2"), F.col(f"k_{i}")) for i, d in enumerate(d2)],
-            F.lit(None).cast("int"),
-        ).alias("k"),
-    )
-    mapped = nearest.select(
-        "is_pothole",
-        F.when(F.col("d") <= max_distance_m, F.col("k")).alias("k"),
-        F.when(F.col("d") <= max_distance_m, F.col("d")).alias("d"),
-    )
+    mapped = _nearest_candidate(joined, index.width, max_distance_m)
     grouped = (
         mapped.groupBy("k")
         .agg(
@@ -208,6 +175,44 @@ def stage2(
         dropped_potholes=int(dropped["impact_count"].sum()),
         max_distance_m=max_distance_m,
         extra={"max_mapped_distance_m": float(grouped["max_d"].max() or 0.0)},
+    )
+
+
+def _nearest_candidate(joined: DataFrame, width: int, max_distance_m: float) -> DataFrame:
+    """`is_pothole`, the nearest candidate's `k` and its distance `d` (both null beyond reach)."""
+
+    def squared_distance(c: Column) -> Column:
+        # P's offset from the start A, its position t along A→B (clamped to the segment), and
+        # the squared distance to that point of the segment
+        u, v = F.col("px") - c["ax"], F.col("py") - c["ay"]
+        t = F.least(F.greatest((u * c["dx"] + v * c["dy"]) * c["inv_len2"], F.lit(0.0)), F.lit(1.0))
+        ex, ey = u - t * c["dx"], v - t * c["dy"]
+        return ex * ex + ey * ey
+
+    # The cell's candidates by position, one column each (null past the end of a shorter list):
+    # plain expressions Spark compiles, where a lambda over the array would be interpreted.
+    candidates = [F.get(F.col("cands"), i) for i in range(width)]
+    with_d2 = joined.select(
+        "is_pothole",
+        *[squared_distance(c).alias(f"d2_{i}") for i, c in enumerate(candidates)],
+        *[c["k"].alias(f"k_{i}") for i, c in enumerate(candidates)],
+    )
+    d2 = [F.col(f"d2_{i}") for i in range(width)]
+    least_d2 = _least(d2)
+    # the nearest candidate: least squared distance, then the first of equals (the candidates
+    # are in ascending k, so the smaller s_id)
+    nearest = with_d2.withColumn("least_d2", least_d2).select(
+        "is_pothole",
+        F.sqrt("least_d2").alias("d"),
+        F.coalesce(
+            *[F.when(d == F.col("least_d2"), F.col(f"k_{i}")) for i, d in enumerate(d2)],
+            F.lit(None).cast("int"),
+        ).alias("k"),
+    )
+    return nearest.select(
+        "is_pothole",
+        F.when(F.col("d") <= max_distance_m, F.col("k")).alias("k"),
+        F.when(F.col("d") <= max_distance_m, F.col("d")).alias("d"),
     )
 
 
