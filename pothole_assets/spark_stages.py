@@ -15,6 +15,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from pothole_assets.cell_slots import slot_count, slot_frame
 from pothole_assets.geo import bump_cells
 from pothole_assets.raw_input import (
     RAW_SCHEMA,
@@ -122,31 +123,9 @@ BUMP_FIELDS = ("bump_lat", "bump_lon", "half_deg")
 def bumps_frame(spark: SparkSession, bumps: pd.DataFrame, cell_deg: float) -> DataFrame:
     """Per degree-cell, the bumps whose veto box reaches it (broadcast to every task).
 
-    A cell's bumps are columns `bump_lat_i`, `bump_lon_i`, `half_deg_i` for i = 0 .. (the most
-    bumps any cell holds) - 1, null past a cell's own: plain columns, so the veto test is an
-    expression Spark compiles rather than a lambda over an array.
+    The bumps are numbered columns `bump_lat_i`, `bump_lon_i`, `half_deg_i` (`cell_slots`).
     """
-    cells = bump_cells(bumps, cell_deg).astype({"cy": "int32", "cx": "int32"})
-    cells["slot"] = cells.groupby(["cy", "cx"]).cumcount()
-    slots = range(int(cells["slot"].max()) + 1 if len(cells) else 0)
-    names = [f"{name}_{i}" for i in slots for name in BUMP_FIELDS]
-    if len(cells):
-        wide = cells.pivot(index=["cy", "cx"], columns="slot", values=list(BUMP_FIELDS))
-        wide.columns = [f"{name}_{slot}" for name, slot in wide.columns]
-        wide = wide.reset_index()[["cy", "cx", *names]]
-    else:
-        wide = pd.DataFrame(columns=["cy", "cx"])
-    schema = T.StructType(
-        [T.StructField("cy", T.IntegerType()), T.StructField("cx", T.IntegerType())]
-        + [T.StructField(name, T.DoubleType()) for name in names]
-    )
-    rows = wide.astype(object).where(wide.notna(), None).to_dict("records")
-    return spark.createDataFrame(rows, schema)
-
-
-def bump_slots(bumps: DataFrame) -> list[int]:
-    """The bump positions a `bumps_frame` has columns for."""
-    return sorted(int(c.rsplit("_", 1)[1]) for c in bumps.columns if c.startswith("bump_lat_"))
+    return slot_frame(spark, bump_cells(bumps, cell_deg), BUMP_FIELDS)
 
 
 def bump_index(spark: SparkSession, bumps: pd.DataFrame, cell_deg: float) -> DataFrame:
@@ -267,7 +246,7 @@ def stage1(
         return F.coalesce(box, F.lit(False))
 
     near_bump = F.lit(False)
-    for i in bump_slots(bumps):
+    for i in range(slot_count(bumps, "bump_lat")):
         near_bump = near_bump | inside(i)
     is_pothole = F.when(
         (F.col("impact_score") > p.impact_threshold) & ~near_bump,

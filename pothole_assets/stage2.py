@@ -10,9 +10,12 @@ from datetime import date
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
+from pothole_assets.cell_slots import slot_count, slot_frame
 from pothole_assets.geo import LocalProjection, segment_cells, with_midpoints
+
+# A candidate segment of a cell: its index, start point, direction and 1/length².
+CANDIDATE_FIELDS = ("k", "ax", "ay", "dx", "dy", "inv_len2")
 
 
 @dataclass
@@ -52,36 +55,23 @@ def segments_frame(
 
 
 def _cells_frame(spark: SparkSession, cells: pd.DataFrame) -> DataFrame:
-    """Per cell, its candidates as index, start point, direction and 1/length² (0 for a point)."""
-    columns = ["cx", "cy", "k", "ax", "ay", "dx", "dy", "inv_len2"]
-    schema = T.StructType(
-        [
-            T.StructField("cx", T.IntegerType()),
-            T.StructField("cy", T.IntegerType()),
-            T.StructField("k", T.IntegerType()),
-        ]
-        + [T.StructField(c, T.DoubleType()) for c in columns[3:]]
-    )
+    """Per cell, its candidates as index, start point, direction and 1/length² (0 for a point).
+
+    Numbered columns (`cell_slots`) in ascending `k`: the first of equally near candidates is the
+    smallest s_id.
+    """
     dx, dy = cells["bx"] - cells["ax"], cells["by"] - cells["ay"]
     len2 = dx * dx + dy * dy
     inv_len2 = (1.0 / len2.where(len2 > 0, 1.0)).where(len2 > 0, 0.0)
-    rows = cells.assign(dx=dx, dy=dy, inv_len2=inv_len2).astype(
-        {"cx": "int32", "cy": "int32", "k": "int32"}
-    )
-    frame = spark.createDataFrame(rows[columns] if len(rows) else [], schema)
-    # sorted by the struct's first field, k: the first of equally near candidates is the
-    # smallest s_id
-    return frame.groupBy("cx", "cy").agg(
-        F.array_sort(F.collect_list(F.struct(*columns[2:]))).alias("cands")
-    )
+    rows = cells.assign(dx=dx, dy=dy, inv_len2=inv_len2).sort_values(["cx", "cy", "k"])
+    return slot_frame(spark, rows, CANDIDATE_FIELDS, int_fields=["k"])
 
 
 @dataclass
 class SegmentIndex:
     """The road network prepared for Stage 2 once per run: projection and broadcast cell index.
 
-    `ids` are the sorted s_ids; a candidate's `k` is its segment's position among them; `width` is
-    the most candidates any cell holds.
+    `ids` are the sorted s_ids; a candidate's `k` is its segment's position among them.
     """
 
     segments: pd.DataFrame
@@ -90,7 +80,6 @@ class SegmentIndex:
     cell_m: float
     cells: DataFrame
     ids: list[str]
-    width: int
 
 
 def segment_index(
@@ -102,9 +91,8 @@ def segment_index(
     cell_m = max(max_distance_m, 25.0)
     ids = sorted(segs["s_id"])
     cells = segments_frame(spark, segs, proj, max_distance_m, cell_m, ids).cache()
-    # built now, once, rather than inside every day's job
-    width = cells.select(F.max(F.size("cands"))).first()[0] or 0
-    return SegmentIndex(segs, proj, max_distance_m, cell_m, cells, ids, width)
+    cells.count()  # built now, once, rather than inside every day's job
+    return SegmentIndex(segs, proj, max_distance_m, cell_m, cells, ids)
 
 
 def stage2(
@@ -144,7 +132,7 @@ def stage2(
         .withColumn("cy", F.floor(F.col("py") / cell_m).cast("int"))
     )
     joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
-    mapped = _nearest_candidate(joined, index.width, max_distance_m)
+    mapped = _nearest_candidate(joined, slot_count(cells, "k"), max_distance_m)
     grouped = (
         mapped.groupBy("k")
         .agg(
@@ -181,21 +169,19 @@ def stage2(
 def _nearest_candidate(joined: DataFrame, width: int, max_distance_m: float) -> DataFrame:
     """`is_pothole`, the nearest candidate's `k` and its distance `d` (both null beyond reach)."""
 
-    def squared_distance(c: Column) -> Column:
-        # P's offset from the start A, its position t along A→B (clamped to the segment), and
-        # the squared distance to that point of the segment
-        u, v = F.col("px") - c["ax"], F.col("py") - c["ay"]
-        t = F.least(F.greatest((u * c["dx"] + v * c["dy"]) * c["inv_len2"], F.lit(0.0)), F.lit(1.0))
-        ex, ey = u - t * c["dx"], v - t * c["dy"]
+    def squared_distance(i: int) -> Column:
+        # P's offset from candidate i's start A, its position t along A→B (clamped to the
+        # segment), and the squared distance to that point of the segment
+        ax, ay, dx, dy, inv_len2 = (F.col(f"{name}_{i}") for name in CANDIDATE_FIELDS[1:])
+        u, v = F.col("px") - ax, F.col("py") - ay
+        t = F.least(F.greatest((u * dx + v * dy) * inv_len2, F.lit(0.0)), F.lit(1.0))
+        ex, ey = u - t * dx, v - t * dy
         return ex * ex + ey * ey
 
-    # The cell's candidates by position, one column each (null past the end of a shorter list):
-    # plain expressions Spark compiles, where a lambda over the array would be interpreted.
-    candidates = [F.get(F.col("cands"), i) for i in range(width)]
     with_d2 = joined.select(
         "is_pothole",
-        *[squared_distance(c).alias(f"d2_{i}") for i, c in enumerate(candidates)],
-        *[c["k"].alias(f"k_{i}") for i, c in enumerate(candidates)],
+        *[squared_distance(i).alias(f"d2_{i}") for i in range(width)],
+        *[f"k_{i}" for i in range(width)],
     )
     d2 = [F.col(f"d2_{i}") for i in range(width)]
     least_d2 = _least(d2)
