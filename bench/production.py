@@ -42,7 +42,7 @@ from typing import Any
 
 import dagster as dg
 
-from production_assets.backups import backup_database
+from production_assets.backups import backup_database, fsync_file
 from production_assets.databases import (
     LIVE_DB_NAME,
     REQUIRED_INDEXES,
@@ -156,11 +156,7 @@ def checked_copy(files: list[Path], folder: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     finally:
         conn.close()
-    fd = os.open(copy, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_file(copy)
 
 
 def replaced_backup(source: Path, folder: Path) -> None:
