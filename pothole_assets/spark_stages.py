@@ -6,14 +6,20 @@ Pure DataFrame expressions only: no Python UDFs, so nothing beyond Spark itself 
 cluster nodes (no pyarrow, scipy or pandas on the workers).
 """
 
+import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import Column, DataFrame, Observation, Row, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from pothole_assets.cell_slots import slot_count, slot_frame
 from pothole_assets.geo import bump_cells
@@ -368,36 +374,33 @@ def run_day(
     Raises `RawSchemaError` when a raw file does not fit or cannot be read, `RawReadError` when
     Spark fails on a raw object while reading it; both name the object by its lake address.
 
-    Stage 1 reads the raw day once: the rows are counted per reject reason on the way in (the
-    rejected ones collected, up to `REJECTS_IN_MEMORY`), the valid rows passing the context
-    filter shuffled by trip, duplicates of a reading dropped (`unique_readings`), the trip
-    statistics taken (`trip_statistics`), scored and written, the summary of the written rows
-    observed meanwhile. Only a day with more rejects reads the raw rows once more to write them.
+    Stage 1 reads the raw day once: the rows are counted on the way in and the rejected ones
+    collected (up to `REJECTS_IN_MEMORY`), the valid rows passing the context filter shuffled by
+    trip, duplicates of a reading dropped (`unique_readings`), the trip statistics taken
+    (`trip_statistics`), scored and written, the summary of the written rows observed
+    meanwhile. The duplicates are the rows kept less the rows written. The collected rejects
+    are counted per reason and written from the driver; only a day with more reads the raw rows
+    once more to write and count them.
     Stage 2 maps the written Stage 1 output to the segments (`segment_index`).
     """
     started = time.perf_counter()
     raw, columns = read_raw(session, paths.raw)
     flagged = flag_rows(raw, day, ranges)
     counted = Observation(f"stage1 input {day.isoformat()}")
-    source = flagged.observe(counted, *_input_columns(flagged.columns))
-    deduped = Observation(f"stage1 unique {day.isoformat()}")
-    start_ms, end_ms = day_bounds_ms(day)
-    outside = (F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms)
+    kept_rows = F.col("reject_reason").isNull() & context_filter(params)
+    source = flagged.observe(counted, *_input_columns(flagged.columns, kept_rows))
     # the reason is null on every valid row: not shuffled nor compared
-    kept = source.filter(F.col("reject_reason").isNull() & context_filter(params))
-    unique = (
-        unique_readings(kept.drop("reject_reason"))
-        .observe(
-            deduped,
-            F.count(F.when(F.col("duplicate"), 1)).alias("duplicates"),
-            F.count(F.when(outside & ~F.col("duplicate"), 1)).alias("across_midnight"),
-        )
-        .filter(~F.col("duplicate"))
-        .drop("duplicate")
-    )
+    kept = source.filter(kept_rows).drop("reject_reason")
+    unique = unique_readings(kept).filter(~F.col("duplicate")).drop("duplicate")
     scored = stage1(unique, bumps, params)
     observed = Observation(f"stage1 {day.isoformat()}")
-    scored = scored.observe(observed, *_summary_columns(params.impact_threshold))
+    start_ms, end_ms = day_bounds_ms(day)
+    outside = (F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms)
+    scored = scored.observe(
+        observed,
+        *_summary_columns(params.impact_threshold),
+        F.count(F.when(outside, 1)).alias("across_midnight"),
+    )
     # no-op when there are fewer partitions already
     scored = scored.coalesce(output_partitions)
     try:
@@ -411,12 +414,7 @@ def run_day(
         raise RawReadError(name, reason) from None
     summary = _summary(observed.get)
     counts = counted.get
-    reasons = {r: int(counts[r]) for r in REJECT_REASONS if counts[r]}
-    rejected = sum(reasons.values())
-    if rejected > REJECTS_IN_MEMORY:
-        _write_rejects(flagged.filter("reject_reason IS NOT NULL"), paths.rejected)
-    elif rejected:
-        _write_rejects(session.createDataFrame(counts["rows"], flagged.schema), paths.rejected)
+    reasons = _write_rejects(session, flagged, counts["rejects"] or [], paths.rejected)
     stage1_s = time.perf_counter() - started
     started = time.perf_counter()
     result = stage2(
@@ -425,33 +423,57 @@ def run_day(
     return DayFigures(
         day=day,
         columns=columns,
-        input_rows=int(counts["valid"]) + rejected,
+        input_rows=int(counts["input_rows"]),
         rejected_by_reason=reasons,
         stage2=result,
         stage1_s=round(stage1_s, 2),
         stage2_s=round(time.perf_counter() - started, 2),
-        duplicates=int(deduped.get["duplicates"] or 0),
-        across_midnight=int(deduped.get["across_midnight"] or 0),
+        duplicates=int(counts["kept"]) - summary["rows"],
+        across_midnight=int(observed.get["across_midnight"] or 0),
         **summary,
     )
 
 
-def _input_columns(columns: list[str]) -> list[Column]:
-    """Valid rows, rows per reject reason and up to `REJECTS_IN_MEMORY` rejected rows."""
+def _input_columns(columns: list[str], kept: Column) -> list[Column]:
+    """Raw rows, rows `kept` (valid and past the context filter), and the first rejected rows.
+
+    The rejected rows by time (null timestamps first), at most `REJECTS_IN_MEMORY` of them: a
+    bounded top-k, collected on the driver as the day is read.
+    """
     reason = F.col("reject_reason")
     return [
-        F.count(F.when(reason.isNull(), 1)).alias("valid"),
-        *[F.count(F.when(reason == r, 1)).alias(r) for r in REJECT_REASONS],
-        # the rejected rows by time, a bounded top-k (null timestamps first); more than the
-        # limit are written in a pass of their own
+        F.count(F.lit(1)).alias("input_rows"),
+        F.count(F.when(kept, 1)).alias("kept"),
         F.min_by(
             F.when(reason.isNotNull(), F.struct(*columns)),
             F.when(reason.isNotNull(), F.coalesce("timestamp", F.lit(-(2**63)))),
             REJECTS_IN_MEMORY,
-        ).alias("rows"),
+        ).alias("rejects"),
     ]
 
 
-def _write_rejects(rows: DataFrame, path: str) -> None:
-    """The day's rejected rows, with their reason, as one parquet file."""
-    rows.coalesce(1).write.mode("overwrite").parquet(path)
+def _write_rejects(
+    session: SparkSession, flagged: DataFrame, collected: list[Row], path: str
+) -> dict[str, int]:
+    """Write the day's rejected rows, with their reason, as one parquet file; count per reason.
+
+    Rejects collected in full on the driver (fewer than `REJECTS_IN_MEMORY`) are written from
+    there: by pyarrow to a local folder, else by Spark from the rows. More are read again from
+    the raw rows and counted in that pass.
+    """
+    if len(collected) >= REJECTS_IN_MEMORY:
+        rejects = flagged.filter("reject_reason IS NOT NULL")
+        rejects.coalesce(1).write.mode("overwrite").parquet(path)
+        counts = session.read.parquet(path).groupBy("reject_reason").count().collect()
+        return {r["reject_reason"]: int(r["count"]) for r in counts}
+    if collected and "://" not in path:
+        schema = to_arrow_schema(flagged.schema)
+        table = pa.Table.from_pylist([r.asDict() for r in collected], schema=schema)
+        shutil.rmtree(path, ignore_errors=True)  # what Spark's overwrite does
+        Path(path).mkdir(parents=True)
+        pq.write_table(table, Path(path) / "part-00000.snappy.parquet", compression="snappy")
+    elif collected:
+        rows = session.createDataFrame(collected, flagged.schema)
+        rows.coalesce(1).write.mode("overwrite").parquet(path)
+    found = Counter(r["reject_reason"] for r in collected)
+    return {r: found[r] for r in REJECT_REASONS if found[r]}

@@ -261,13 +261,17 @@ def test_one_pass_trip_statistics_give_the_same_scores(spark_session: SparkSessi
 MIDNIGHT = T0 - 3_600_000  # 2026-02-10 00:00 KST
 
 
-def _run_day(spark: SparkSession, folder, rows: list[dict], **ranges: float) -> st.DayFigures:
+def _run_day(
+    spark: SparkSession, folder, rows: list[dict], rejected: str | None = None, **ranges: float
+) -> st.DayFigures:
     raw = folder / "raw"
     raw.mkdir(exist_ok=True)
     frame = pd.DataFrame(rows).astype({"satellites": "int32", "timestamp": "int64"})
     frame.to_parquet(raw / "merged_0000.parquet", index=False)
     paths = st.DayPaths(
-        raw=local_raw_files(raw), stage1=str(folder / "s1"), rejected=str(folder / "rej")
+        raw=local_raw_files(raw),
+        stage1=str(folder / "s1"),
+        rejected=rejected or str(folder / "rej"),
     )
     bumps = st.bump_index(spark, pd.DataFrame(columns=["lat", "lon", "length_cm"]), 0.0005)
     segments = st.segment_index(spark, _segments(), 30.0)
@@ -303,6 +307,51 @@ def test_a_trip_crossing_midnight_is_scored_whole_in_its_batch_day(
     figures = _run_day(spark_session, strict, [*trip, stray], day_tolerance_h=0.0)
     assert figures.rejected_by_reason == {"timestamp_outside_day": 11}
     assert figures.across_midnight == 0 and len(_stage1_out(strict)) == 10
+
+
+def test_rejected_rows_are_written_whole_with_their_reason_however_many_there_are(
+    spark_session: SparkSession, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [_row("A", i) for i in range(20)]
+    bad = [
+        _row("A", 20, accel_z=float("nan")),
+        _row("A", 21, velocity=400.0),
+        _row("A", 22, lat=50.0),
+        _row("B", 0, hdop=120.0),
+    ]
+    expected = {
+        "missing_value": 1,
+        "velocity_out_of_range": 1,
+        "position_out_of_range": 1,
+        "hdop_out_of_range": 1,
+    }
+    written = {}
+    # collected on the driver and written there (a local folder) or by Spark (a URI), and a
+    # day with more rejects than the driver collects, read again from the raw rows
+    for name, rejected, limit in (
+        ("local", None, st.REJECTS_IN_MEMORY),
+        ("uri", (tmp_path / "uri" / "rej").as_uri(), st.REJECTS_IN_MEMORY),
+        ("many", None, 3),
+    ):
+        folder = tmp_path / name
+        folder.mkdir()
+        monkeypatch.setattr(st, "REJECTS_IN_MEMORY", limit)
+        figures = _run_day(spark_session, folder, [*rows, *bad], rejected=rejected)
+        assert figures.rejected_by_reason == expected, name
+        assert figures.rows == 20 and figures.input_rows == 24, name
+        frame = pd.read_parquet(folder / "rej").sort_values("timestamp", ignore_index=True)
+        written[name] = frame
+    local = written["local"]
+    assert list(local.columns) == [*RAW_SCHEMA.fieldNames(), "reject_reason"]
+    assert local["reject_reason"].tolist() == [
+        "hdop_out_of_range",  # trip B starts at T0
+        "missing_value",
+        "velocity_out_of_range",
+        "position_out_of_range",
+    ]
+    assert local["velocity"].tolist()[2] == 400.0 and np.isnan(local["accel_z"].tolist()[1])
+    for name in ("uri", "many"):
+        pd.testing.assert_frame_equal(written[name], local, check_dtype=True)
 
 
 def test_a_reading_uploaded_twice_counts_once(spark_session: SparkSession, tmp_path) -> None:
