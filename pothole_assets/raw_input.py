@@ -92,7 +92,13 @@ def check_raw_schema(schema: T.StructType) -> list[str]:
 
 def conform_raw(frame: DataFrame) -> DataFrame:
     """Select the sensor columns with the record schema's types (after `check_raw_schema`)."""
-    return frame.select([F.col(f.name).cast(f.dataType).alias(f.name) for f in RAW_SCHEMA.fields])
+    types = {f.name: f.dataType for f in frame.schema.fields}
+    return frame.select(
+        [
+            F.col(f.name) if types[f.name] == f.dataType else F.col(f.name).cast(f.dataType)
+            for f in RAW_SCHEMA.fields
+        ]
+    )
 
 
 def error_reason(exc: BaseException, files: Sequence[RawFile] = ()) -> str:
@@ -148,10 +154,15 @@ def read_raw(session: SparkSession, files: list[RawFile]) -> tuple[DataFrame, li
             bad[raw.name] = problems
     if bad:
         raise RawSchemaError(bad, unreadable)
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, tuple[T.StructType, list[str]]] = {}
     for raw in files:
-        groups.setdefault(schemas[raw.name].json(), []).append(raw.path)
-    frames = [conform_raw(session.read.parquet(*paths)) for paths in groups.values()]
+        schema = schemas[raw.name]
+        groups.setdefault(schema.json(), (schema, []))[1].append(raw.path)
+    # each group read with the schema its footers gave: Spark need not infer it again
+    frames = [
+        conform_raw(session.read.schema(schema).parquet(*paths))
+        for schema, paths in groups.values()
+    ]
     frame = frames[0]
     for other in frames[1:]:
         frame = frame.unionByName(other)

@@ -417,9 +417,9 @@ def run_day(
     reasons = _write_rejects(session, flagged, counts["rejects"] or [], paths.rejected)
     stage1_s = time.perf_counter() - started
     started = time.perf_counter()
-    result = stage2(
-        session, session.read.parquet(paths.stage1), segments, day, segments.max_distance_m
-    )
+    # read back with the schema it was written with: Spark need not infer it from the files
+    written = session.read.schema(scored.schema).parquet(paths.stage1)
+    result = stage2(session, written, segments, day, segments.max_distance_m)
     return DayFigures(
         day=day,
         columns=columns,
