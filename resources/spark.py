@@ -1,10 +1,24 @@
 """Spark session resource (dagster-pyspark); created lazily so a cluster can be started first."""
 
+import os
+import re
 from typing import Any
 
 import dagster as dg
 from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field, PrivateAttr
+
+# A cluster's shuffles are cut into this many partitions (adaptive execution merges small ones).
+CLUSTER_SHUFFLE_PARTITIONS = 8
+
+
+def local_cores(master: str) -> int | None:
+    """The worker threads of a `local`, `local[N]`, `local[*]` or `local[N,F]` master; else None."""
+    found = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\d+)?\])?", master)
+    if found is None:
+        return None
+    threads = found.group(1) or "1"
+    return (os.cpu_count() or 1) if threads == "*" else int(threads)
 
 
 class SparkResource(dg.ConfigurableResource):
@@ -21,14 +35,19 @@ class SparkResource(dg.ConfigurableResource):
     _session: Any = PrivateAttr(default=None)
 
     def config(self) -> dict[str, str]:
-        """The full Spark configuration the session is built with."""
+        """The full Spark configuration the session is built with.
+
+        A local session cuts each shuffle into one partition per worker thread: every thread
+        takes one share, where more shares than threads leave some threads idle at the end.
+        """
+        cores = local_cores(self.master)
         conf = {
             "spark.master": self.master,
             "spark.app.name": self.app_name,
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
             "spark.sql.session.timeZone": "Asia/Seoul",
-            "spark.sql.shuffle.partitions": "8",
+            "spark.sql.shuffle.partitions": str(cores or CLUSTER_SHUFFLE_PARTITIONS),
             "spark.sql.execution.arrow.pyspark.enabled": "true",
         }
         if self.s3_region:
