@@ -220,46 +220,63 @@ def stage1(
     The trip statistics are window aggregates over the trip (`trip_statistics`), or the given
     per-trip `stats` (`trip_stats`) broadcast back; bumps are found by a broadcast cell lookup.
     """
+    return score_readings(valid.filter(context_filter(params)), bumps, params, stats)
+
+
+def _double(value: float) -> str:
+    """A float as a Spark SQL double literal."""
+    return f"{float(value)!r}D"
+
+
+def score_readings(
+    ctx: DataFrame,
+    bumps: DataFrame,
+    params: Stage1Params = Stage1Params(),
+    stats: DataFrame | None = None,
+) -> DataFrame:
+    """`stage1` of readings that already passed the context filter.
+
+    The formulas are SQL text: a projection is then one call to build, not one per operator.
+    """
     p = params
-    ctx = valid.filter(context_filter(p))
     if stats is None:
         ctx = trip_statistics(ctx)
     else:
         ctx = ctx.join(F.broadcast(stats), "trip_id")
 
-    def z(column: str, mu: str, sd: str) -> Column:
-        return F.when(F.col(sd).isNull() | (F.col(sd) == 0), F.lit(0.0)).otherwise(
-            (F.col(column) - F.col(mu)) / F.col(sd)
-        )
+    def z(column: str, mu: str, sd: str) -> str:
+        return f"CASE WHEN {sd} IS NULL OR {sd} = 0 THEN 0D ELSE ({column} - {mu}) / {sd} END"
 
-    scored = ctx.withColumn(
-        "impact_score",
-        F.lit(p.weight_accel_z) * F.abs(z("accel_z", "mu_a", "sd_a"))
-        + F.lit(p.weight_gyro_y) * F.abs(z("gyro_y", "mu_g", "sd_g")),
+    weighted = (
+        f"{_double(p.weight_accel_z)} * abs({z('accel_z', 'mu_a', 'sd_a')})"
+        f" + {_double(p.weight_gyro_y)} * abs({z('gyro_y', 'mu_g', 'sd_g')})"
     )
-    # int cell keys: Spark packs the pair into one long for the broadcast lookup
-    scored = scored.withColumn(
-        "cy", F.floor(F.col("lat") / p.bump_cell_deg).cast("int")
-    ).withColumn("cx", F.floor(F.col("lon") / p.bump_cell_deg).cast("int"))
+    cell = _double(p.bump_cell_deg)
+    scored = ctx.selectExpr(
+        "timestamp",
+        "lon",
+        "lat",
+        f"{weighted} AS impact_score",
+        # int cell keys: Spark packs the pair into one long for the broadcast lookup
+        f"CAST(floor(lat / {cell}) AS INT) AS cy",
+        f"CAST(floor(lon / {cell}) AS INT) AS cx",
+    )
     joined = scored.join(F.broadcast(bumps), ["cy", "cx"], "left")
 
-    def inside(i: int) -> Column:
+    def inside(i: int) -> str:
         # a reading in bump i's box (false where the cell has no bump i, or no bumps at all)
-        lat, lon, half = (F.col(f"{name}_{i}") for name in BUMP_FIELDS)
-        box = (F.abs(F.col("lat") - lat) <= half) & (
-            F.abs(F.col("lon") - lon) * F.cos(F.radians(F.col("lat"))) <= half
-        )
-        return F.coalesce(box, F.lit(False))
+        lat, lon, half = (f"{name}_{i}" for name in BUMP_FIELDS)
+        box = f"abs(lat - {lat}) <= {half} AND abs(lon - {lon}) * cos(radians(lat)) <= {half}"
+        return f"coalesce({box}, false)"
 
-    near_bump = F.lit(False)
-    for i in range(slot_count(bumps, "bump_lat")):
-        near_bump = near_bump | inside(i)
-    is_pothole = F.when(
-        (F.col("impact_score") > p.impact_threshold) & ~near_bump,
-        F.lit(1),
-    ).otherwise(F.lit(0))
-    return joined.select(
-        "timestamp", "lon", "lat", "impact_score", is_pothole.cast("int").alias("is_pothole")
+    near_bump = " OR ".join(inside(i) for i in range(slot_count(bumps, BUMP_FIELDS[0])))
+    return joined.selectExpr(
+        "timestamp",
+        "lon",
+        "lat",
+        "impact_score",
+        f"CASE WHEN impact_score > {_double(p.impact_threshold)} AND NOT ({near_bump or 'false'})"
+        " THEN 1 ELSE 0 END AS is_pothole",
     )
 
 
@@ -343,17 +360,18 @@ SCORED_INPUT = ["trip_id", "timestamp", "accel_z", "gyro_y", "lon", "lat"]
 def unique_readings(kept: DataFrame) -> DataFrame:
     """The rows that passed the filters, `duplicate` where one repeats a (trip_id, timestamp).
 
-    A reading uploaded twice counts once. Copies that differ are told apart by the xxhash64 of
-    all their values, and the one with the greatest hash is kept: the same one on every re-run.
-    Only the columns Stage 1 scores with travel. The rows are partitioned by trip and sorted by
-    time within it, which is also what the trip statistics need: one shuffle and one sort serve
-    both, and each trip is one window (not one per reading).
+    A reading uploaded twice counts once. Of copies that differ, the one with the greatest
+    (accel_z, gyro_y, lon, lat) is kept: the values Stage 1 scores and writes, so whichever of
+    equal copies is kept the output is the same, on every re-run. Only those columns travel.
+    The rows are partitioned by trip and sorted by time within it, which is also what the trip
+    statistics need: one shuffle and one sort serve both, and each trip is one window (not one
+    per reading).
     """
-    others = [c for c in kept.columns if c not in ("trip_id", "timestamp")]
-    in_trip = Window.partitionBy("trip_id").orderBy("timestamp", F.col("value_hash").desc())
+    values = [F.col(c).desc() for c in SCORED_INPUT if c not in ("trip_id", "timestamp")]
+    in_trip = Window.partitionBy("trip_id").orderBy("timestamp", *values)
     repeats = F.lag("timestamp").over(in_trip) == F.col("timestamp")
     return (
-        kept.select(*SCORED_INPUT, F.xxhash64(*others).alias("value_hash"))
+        kept.select(*SCORED_INPUT)
         .repartition("trip_id")
         .select(*SCORED_INPUT, F.coalesce(repeats, F.lit(False)).alias("duplicate"))
     )
@@ -392,7 +410,7 @@ def run_day(
     # the reason is null on every valid row: not shuffled nor compared
     kept = source.filter(kept_rows).drop("reject_reason")
     unique = unique_readings(kept).filter(~F.col("duplicate")).drop("duplicate")
-    scored = stage1(unique, bumps, params)
+    scored = score_readings(unique, bumps, params)
     observed = Observation(f"stage1 {day.isoformat()}")
     start_ms, end_ms = day_bounds_ms(day)
     outside = (F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms)
