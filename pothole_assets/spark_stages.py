@@ -41,6 +41,7 @@ from pothole_assets.stage2 import (  # noqa: F401  (Stage 2's API, re-exported)
     stage2,
 )
 from resources.kst import KST
+from resources.spark import sql_double
 
 STAGE1_COLUMNS = ["timestamp", "lon", "lat", "impact_score", "is_pothole"]
 
@@ -223,11 +224,6 @@ def stage1(
     return score_readings(valid.filter(context_filter(params)), bumps, params, stats)
 
 
-def _double(value: float) -> str:
-    """A float as a Spark SQL double literal."""
-    return f"{float(value)!r}D"
-
-
 def score_readings(
     ctx: DataFrame,
     bumps: DataFrame,
@@ -248,10 +244,10 @@ def score_readings(
         return f"CASE WHEN {sd} IS NULL OR {sd} = 0 THEN 0D ELSE ({column} - {mu}) / {sd} END"
 
     weighted = (
-        f"{_double(p.weight_accel_z)} * abs({z('accel_z', 'mu_a', 'sd_a')})"
-        f" + {_double(p.weight_gyro_y)} * abs({z('gyro_y', 'mu_g', 'sd_g')})"
+        f"{sql_double(p.weight_accel_z)} * abs({z('accel_z', 'mu_a', 'sd_a')})"
+        f" + {sql_double(p.weight_gyro_y)} * abs({z('gyro_y', 'mu_g', 'sd_g')})"
     )
-    cell = _double(p.bump_cell_deg)
+    cell = sql_double(p.bump_cell_deg)
     scored = ctx.selectExpr(
         "timestamp",
         "lon",
@@ -269,13 +265,13 @@ def score_readings(
         box = f"abs(lat - {lat}) <= {half} AND abs(lon - {lon}) * cos(radians(lat)) <= {half}"
         return f"coalesce({box}, false)"
 
-    near_bump = " OR ".join(inside(i) for i in range(slot_count(bumps, BUMP_FIELDS[0])))
+    near_bump = " OR ".join(inside(i) for i in range(slot_count(bumps, BUMP_FIELDS[0]))) or "false"
     return joined.selectExpr(
         "timestamp",
         "lon",
         "lat",
         "impact_score",
-        f"CASE WHEN impact_score > {_double(p.impact_threshold)} AND NOT ({near_bump or 'false'})"
+        f"CASE WHEN impact_score > {sql_double(p.impact_threshold)} AND NOT ({near_bump})"
         " THEN 1 ELSE 0 END AS is_pothole",
     )
 

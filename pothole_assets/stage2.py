@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pothole_assets.cell_slots import slot_count, slot_frame
 from pothole_assets.geo import LocalProjection, segment_cells, with_midpoints
+from resources.spark import sql_double
 
 # A candidate segment of a cell: its index, start point, direction and 1/length².
 CANDIDATE_FIELDS = ("k", "ax", "ay", "dx", "dy", "inv_len2")
@@ -120,16 +121,15 @@ def stage2(
             f"segment index built for {index.max_distance_m} m, not {max_distance_m} m"
         )
     segs, proj, cell_m, cells = index.segments, index.proj, index.cell_m, index.cells
-    px = (F.col("lon") - F.lit(proj.lon0)) * F.lit(proj.kx)
-    py = (F.col("lat") - F.lit(proj.lat0)) * F.lit(proj.ky)
-    located = (
-        points.select(
-            "is_pothole",
-            px.alias("px"),
-            py.alias("py"),
-        )
-        .withColumn("cx", F.floor(F.col("px") / cell_m).cast("int"))
-        .withColumn("cy", F.floor(F.col("py") / cell_m).cast("int"))
+    px = f"(lon - {sql_double(proj.lon0)}) * {sql_double(proj.kx)}"
+    py = f"(lat - {sql_double(proj.lat0)}) * {sql_double(proj.ky)}"
+    cell = sql_double(cell_m)
+    located = points.selectExpr("is_pothole", f"{px} AS px", f"{py} AS py").selectExpr(
+        "is_pothole",
+        "px",
+        "py",
+        f"CAST(floor(px / {cell}) AS INT) AS cx",
+        f"CAST(floor(py / {cell}) AS INT) AS cy",
     )
     joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
     mapped = _nearest_candidate(joined, slot_count(cells, "k"), max_distance_m)
@@ -167,43 +167,36 @@ def stage2(
 
 
 def _nearest_candidate(joined: DataFrame, width: int, max_distance_m: float) -> DataFrame:
-    """`is_pothole`, the nearest candidate's `k` and its distance `d` (both null beyond reach)."""
+    """`is_pothole`, the nearest candidate's `k` and its distance `d` (both null beyond reach).
 
-    def squared_distance(i: int) -> Column:
+    The formulas are SQL text: a projection is then one call to build, not one per operator.
+    """
+    if width == 0:
+        return joined.selectExpr(
+            "is_pothole", "CAST(NULL AS INT) AS k", "CAST(NULL AS DOUBLE) AS d"
+        )
+
+    def squared_distance(i: int) -> str:
         # P's offset from candidate i's start A, its position t along A→B (clamped to the
         # segment), and the squared distance to that point of the segment
-        ax, ay, dx, dy, inv_len2 = (F.col(f"{name}_{i}") for name in CANDIDATE_FIELDS[1:])
-        u, v = F.col("px") - ax, F.col("py") - ay
-        t = F.least(F.greatest((u * dx + v * dy) * inv_len2, F.lit(0.0)), F.lit(1.0))
-        ex, ey = u - t * dx, v - t * dy
-        return ex * ex + ey * ey
+        ax, ay, dx, dy, inv_len2 = (f"{name}_{i}" for name in CANDIDATE_FIELDS[1:])
+        u, v = f"(px - {ax})", f"(py - {ay})"
+        t = f"least(greatest(({u} * {dx} + {v} * {dy}) * {inv_len2}, 0D), 1D)"
+        ex, ey = f"({u} - {t} * {dx})", f"({v} - {t} * {dy})"
+        return f"{ex} * {ex} + {ey} * {ey}"
 
-    with_d2 = joined.select(
-        "is_pothole",
-        *[squared_distance(i).alias(f"d2_{i}") for i in range(width)],
-        *[f"k_{i}" for i in range(width)],
+    ks = [f"k_{i}" for i in range(width)]
+    with_d2 = joined.selectExpr(
+        "is_pothole", *[f"{squared_distance(i)} AS d2_{i}" for i in range(width)], *ks
     )
-    d2 = [F.col(f"d2_{i}") for i in range(width)]
-    least_d2 = _least(d2)
+    d2 = [f"d2_{i}" for i in range(width)]
+    least_d2 = f"least({', '.join(d2)})" if width > 1 else d2[0]
     # the nearest candidate: least squared distance, then the first of equals (the candidates
     # are in ascending k, so the smaller s_id)
-    nearest = with_d2.withColumn("least_d2", least_d2).select(
+    first = ", ".join(f"CASE WHEN {d} = least_d2 THEN {k} END" for d, k in zip(d2, ks, strict=True))
+    within = f"sqrt(least_d2) <= {sql_double(max_distance_m)}"
+    return with_d2.selectExpr("is_pothole", f"{least_d2} AS least_d2", *d2, *ks).selectExpr(
         "is_pothole",
-        F.sqrt("least_d2").alias("d"),
-        F.coalesce(
-            *[F.when(d == F.col("least_d2"), F.col(f"k_{i}")) for i, d in enumerate(d2)],
-            F.lit(None).cast("int"),
-        ).alias("k"),
+        f"CASE WHEN {within} THEN coalesce({first}) END AS k",
+        f"CASE WHEN {within} THEN sqrt(least_d2) END AS d",
     )
-    return nearest.select(
-        "is_pothole",
-        F.when(F.col("d") <= max_distance_m, F.col("k")).alias("k"),
-        F.when(F.col("d") <= max_distance_m, F.col("d")).alias("d"),
-    )
-
-
-def _least(columns: list[Column]) -> Column:
-    """The least non-null value of the columns (null when all are null, or there are none)."""
-    if len(columns) > 1:
-        return F.least(*columns)
-    return columns[0] if columns else F.lit(None).cast("double")

@@ -21,6 +21,11 @@ def local_cores(master: str) -> int | None:
     return (os.cpu_count() or 1) if threads == "*" else int(threads)
 
 
+def sql_double(value: float) -> str:
+    """`value` as a Spark SQL double literal (`0.0005D`), for formulas written as SQL text."""
+    return f"{float(value)!r}D"
+
+
 class SparkResource(dg.ConfigurableResource):
     """`local[*]` by default; `master` points at a standalone cluster (`spark://host:7077`)."""
 
