@@ -387,6 +387,11 @@ def test_copies_that_differ_keep_the_same_one_whatever_their_order(
         outputs.append(_stage1_out(folder))
     pd.testing.assert_frame_equal(outputs[0], outputs[1])
     assert outputs[0]["timestamp"].is_unique
+    # the copy with the greater accel_z is kept: 19 readings of 9.81 and one of 15.0 give mean
+    # 10.0695 and sample std 1.16052, so z = 4.9305 / 1.16052 = 4.2485 and the score 0.7·z =
+    # 2.974 (gyro_y has no spread: 0); kept, the other copy would leave accel_z no spread (0)
+    seventh = outputs[0][outputs[0]["timestamp"] == rows[7]["timestamp"]].iloc[0]
+    assert seventh["impact_score"] == pytest.approx(2.974, abs=1e-3)
 
 
 def test_a_corrupt_page_behind_a_valid_footer_is_named_by_its_lake_key(
