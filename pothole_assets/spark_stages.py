@@ -286,24 +286,6 @@ def stats_frame(spark: SparkSession, stats: pd.DataFrame) -> DataFrame:
     return spark.createDataFrame(clean.to_dict("records") if len(clean) else [], schema)
 
 
-def _summary_columns(threshold: float) -> list[Column]:
-    return [
-        F.count(F.lit(1)).alias("rows"),
-        F.sum(F.when(F.col("impact_score") > threshold, 1).otherwise(0)).alias("suspects"),
-        F.sum("is_pothole").alias("potholes"),
-    ]
-
-
-def _summary(row: dict) -> dict[str, int]:
-    rows, suspects, potholes = (int(row.get(k) or 0) for k in ("rows", "suspects", "potholes"))
-    return {"rows": rows, "suspects": suspects, "vetoed": suspects - potholes, "potholes": potholes}
-
-
-def stage1_summary(output: DataFrame, threshold: float) -> dict[str, int]:
-    """Rows, suspects (score > threshold), vetoed suspects and potholes of a Stage 1 output."""
-    return _summary(output.agg(*_summary_columns(threshold)).first().asDict())
-
-
 # -- one batch day: Stage 1 then Stage 2 ---------------------------------------------------------
 # Rejected rows collected in memory while Stage 1 writes its output; a day with more (far beyond
 # the 1% its check allows) writes them from the raw rows in a pass of their own. (At most 100,000:
@@ -391,30 +373,28 @@ def run_day(
     Stage 1 reads the raw day once: the rows are counted on the way in and the rejected ones
     collected (up to `REJECTS_IN_MEMORY`), the valid rows passing the context filter shuffled by
     trip, duplicates of a reading dropped (`unique_readings`), the trip statistics taken
-    (`trip_statistics`), scored and written, the summary of the written rows observed
-    meanwhile. The duplicates are the rows kept less the rows written. The collected rejects
-    are counted per reason and written from the driver; only a day with more reads the raw rows
-    once more to write and count them.
-    Stage 2 maps the written Stage 1 output to the segments (`segment_index`).
+    (`trip_statistics`), scored and written. Only the columns Stage 1 scores travel past the
+    read; a rejected row is kept whole, as one column that is null on every other row. The
+    collected rejects are counted per reason and written from the driver; only a day with more
+    reads the raw rows once more to write and count them.
+    Stage 2 maps the written Stage 1 output to the segments (`segment_index`). Stage 1's own
+    counts (rows written, suspects, potholes, readings across midnight) are taken in that same
+    read, not in a pass of their own; the duplicates are the rows kept less the rows written.
     """
     started = time.perf_counter()
     raw, columns = read_raw(session, paths.raw)
     flagged = flag_rows(raw, day, ranges)
     counted = Observation(f"stage1 input {day.isoformat()}")
-    kept_rows = F.col("reject_reason").isNull() & context_filter(params)
-    source = flagged.observe(counted, *_input_columns(flagged.columns, kept_rows))
-    # the reason is null on every valid row: not shuffled nor compared
-    kept = source.filter(kept_rows).drop("reject_reason")
+    # what Stage 1 needs of each row, and the whole row only where it is rejected
+    reason = F.col("reject_reason")
+    source = flagged.select(
+        *SCORED_INPUT,
+        (reason.isNull() & context_filter(params)).alias("kept"),
+        F.when(reason.isNotNull(), F.struct(*flagged.columns)).alias("rejected"),
+    ).observe(counted, *_input_columns())
+    kept = source.filter("kept").drop("kept", "rejected")
     unique = unique_readings(kept).filter(~F.col("duplicate")).drop("duplicate")
     scored = score_readings(unique, bumps, params)
-    observed = Observation(f"stage1 {day.isoformat()}")
-    start_ms, end_ms = day_bounds_ms(day)
-    outside = (F.col("timestamp") < start_ms) | (F.col("timestamp") >= end_ms)
-    scored = scored.observe(
-        observed,
-        *_summary_columns(params.impact_threshold),
-        F.count(F.when(outside, 1)).alias("across_midnight"),
-    )
     # no-op when there are fewer partitions already
     scored = scored.coalesce(output_partitions)
     try:
@@ -426,42 +406,55 @@ def run_day(
         if name is None:
             raise
         raise RawReadError(name, reason) from None
-    summary = _summary(observed.get)
     counts = counted.get
     reasons = _write_rejects(session, flagged, counts["rejects"] or [], paths.rejected)
     stage1_s = time.perf_counter() - started
     started = time.perf_counter()
     # read back with the schema it was written with: Spark need not infer it from the files
     written = session.read.schema(scored.schema).parquet(paths.stage1)
-    result = stage2(session, written, segments, day, segments.max_distance_m)
+    start_ms, end_ms = day_bounds_ms(day)
+    result = stage2(
+        session,
+        written,
+        segments,
+        day,
+        segments.max_distance_m,
+        # Stage 1's own counts, taken as Stage 2 reads its output: no pass of their own
+        tallies={
+            "suspects": f"impact_score > {sql_double(params.impact_threshold)}",
+            "across_midnight": f"timestamp < {start_ms} OR timestamp >= {end_ms}",
+        },
+    )
+    suspects = result.tallies["suspects"]
     return DayFigures(
         day=day,
         columns=columns,
         input_rows=int(counts["input_rows"]),
         rejected_by_reason=reasons,
+        rows=result.points,
+        suspects=suspects,
+        vetoed=suspects - result.potholes,
+        potholes=result.potholes,
         stage2=result,
         stage1_s=round(stage1_s, 2),
         stage2_s=round(time.perf_counter() - started, 2),
-        duplicates=int(counts["kept"]) - summary["rows"],
-        across_midnight=int(observed.get["across_midnight"] or 0),
-        **summary,
+        duplicates=int(counts["kept"]) - result.points,
+        across_midnight=result.tallies["across_midnight"],
     )
 
 
-def _input_columns(columns: list[str], kept: Column) -> list[Column]:
+def _input_columns() -> list[Column]:
     """Raw rows, rows `kept` (valid and past the context filter), and the first rejected rows.
 
     The rejected rows by time (null timestamps first), at most `REJECTS_IN_MEMORY` of them: a
     bounded top-k, collected on the driver as the day is read.
     """
-    reason = F.col("reject_reason")
     return [
-        F.count(F.lit(1)).alias("input_rows"),
-        F.count(F.when(kept, 1)).alias("kept"),
-        F.min_by(
-            F.when(reason.isNotNull(), F.struct(*columns)),
-            F.when(reason.isNotNull(), F.coalesce("timestamp", F.lit(-(2**63)))),
-            REJECTS_IN_MEMORY,
+        F.expr("count(1)").alias("input_rows"),
+        F.expr("count_if(kept)").alias("kept"),
+        F.expr(
+            "min_by(rejected, CASE WHEN rejected IS NOT NULL"
+            f" THEN coalesce(rejected.timestamp, {-(2**63)}L) END, {REJECTS_IN_MEMORY})"
         ).alias("rejects"),
     ]
 

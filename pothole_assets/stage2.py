@@ -4,6 +4,7 @@ Pure DataFrame expressions only (no Python UDFs); the road network is a broadcas
 built once per run (`segment_index`).
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -29,6 +30,13 @@ class Stage2Result:
     dropped_potholes: int
     max_distance_m: float
     extra: dict[str, float] = field(default_factory=dict)
+    # per condition asked for (`stage2`'s `tallies`), the points that meet it, mapped or not
+    tallies: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def potholes(self) -> int:
+        """Points with `is_pothole`, mapped or not."""
+        return int(self.counts["impact_count"].sum()) + self.dropped_potholes
 
     @property
     def dropped_share(self) -> float:
@@ -102,17 +110,20 @@ def stage2(
     segments: pd.DataFrame | SegmentIndex,
     day: date,
     max_distance_m: float = 30.0,
+    tallies: Mapping[str, str] | None = None,
 ) -> Stage2Result:
     """Map each Stage 1 point to its nearest 50 m segment (metres, to the line) and count per day.
 
     Points farther than `max_distance_m` from every segment are dropped and counted. Ties go to
     the smaller s_id, so the result is deterministic. `segments` is the road network, or its
-    `segment_index` built for the same maximum distance.
+    `segment_index` built for the same maximum distance. `tallies` names conditions over the
+    points' columns (SQL text); the points meeting each are counted in the same pass.
     """
+    tallies = dict(tallies or {})
     if not isinstance(segments, SegmentIndex):
         index = segment_index(spark, segments, max_distance_m)
         try:
-            return stage2(spark, points, index, day, max_distance_m)
+            return stage2(spark, points, index, day, max_distance_m, tallies)
         finally:
             index.cells.unpersist()
     index = segments
@@ -124,21 +135,28 @@ def stage2(
     px = f"(lon - {sql_double(proj.lon0)}) * {sql_double(proj.kx)}"
     py = f"(lat - {sql_double(proj.lat0)}) * {sql_double(proj.ky)}"
     cell = sql_double(cell_m)
-    located = points.selectExpr("is_pothole", f"{px} AS px", f"{py} AS py").selectExpr(
-        "is_pothole",
+    # the flags travel with each point: one column per tally, 1 where its condition holds
+    carried = ["is_pothole", *(f"tally_{i}" for i in range(len(tallies)))]
+    flags = [
+        f"CAST(coalesce({cond}, false) AS INT) AS tally_{i}"
+        for i, cond in enumerate(tallies.values())
+    ]
+    located = points.selectExpr(*carried[:1], *flags, f"{px} AS px", f"{py} AS py").selectExpr(
+        *carried,
         "px",
         "py",
         f"CAST(floor(px / {cell}) AS INT) AS cx",
         f"CAST(floor(py / {cell}) AS INT) AS cy",
     )
     joined = located.join(F.broadcast(cells), ["cx", "cy"], "left")
-    mapped = _nearest_candidate(joined, slot_count(cells, "k"), max_distance_m)
+    mapped = _nearest_candidate(joined, slot_count(cells, "k"), max_distance_m, carried)
     grouped = (
         mapped.groupBy("k")
         .agg(
             F.sum("is_pothole").cast("long").alias("impact_count"),
             F.count(F.lit(1)).alias("total_count"),
             F.max("d").alias("max_d"),
+            *(F.sum(c).cast("long").alias(c) for c in carried[1:]),
         )
         .toPandas()
     )
@@ -163,18 +181,19 @@ def stage2(
         dropped_potholes=int(dropped["impact_count"].sum()),
         max_distance_m=max_distance_m,
         extra={"max_mapped_distance_m": float(grouped["max_d"].max() or 0.0)},
+        tallies={name: int(grouped[f"tally_{i}"].sum()) for i, name in enumerate(tallies)},
     )
 
 
-def _nearest_candidate(joined: DataFrame, width: int, max_distance_m: float) -> DataFrame:
-    """`is_pothole`, the nearest candidate's `k` and its distance `d` (both null beyond reach).
+def _nearest_candidate(
+    joined: DataFrame, width: int, max_distance_m: float, carried: Sequence[str]
+) -> DataFrame:
+    """The `carried` columns, the nearest candidate's `k` and its distance `d` (null past reach).
 
     The formulas are SQL text: a projection is then one call to build, not one per operator.
     """
     if width == 0:
-        return joined.selectExpr(
-            "is_pothole", "CAST(NULL AS INT) AS k", "CAST(NULL AS DOUBLE) AS d"
-        )
+        return joined.selectExpr(*carried, "CAST(NULL AS INT) AS k", "CAST(NULL AS DOUBLE) AS d")
 
     def squared_distance(i: int) -> str:
         # P's offset from candidate i's start A, its position t along A→B (clamped to the
@@ -187,7 +206,7 @@ def _nearest_candidate(joined: DataFrame, width: int, max_distance_m: float) -> 
 
     ks = [f"k_{i}" for i in range(width)]
     with_d2 = joined.selectExpr(
-        "is_pothole", *[f"{squared_distance(i)} AS d2_{i}" for i in range(width)], *ks
+        *carried, *[f"{squared_distance(i)} AS d2_{i}" for i in range(width)], *ks
     )
     d2 = [f"d2_{i}" for i in range(width)]
     least_d2 = f"least({', '.join(d2)})" if width > 1 else d2[0]
@@ -195,8 +214,8 @@ def _nearest_candidate(joined: DataFrame, width: int, max_distance_m: float) -> 
     # are in ascending k, so the smaller s_id)
     first = ", ".join(f"CASE WHEN {d} = least_d2 THEN {k} END" for d, k in zip(d2, ks, strict=True))
     within = f"sqrt(least_d2) <= {sql_double(max_distance_m)}"
-    return with_d2.selectExpr("is_pothole", f"{least_d2} AS least_d2", *d2, *ks).selectExpr(
-        "is_pothole",
+    return with_d2.selectExpr(*carried, f"{least_d2} AS least_d2", *d2, *ks).selectExpr(
+        *carried,
         f"CASE WHEN {within} THEN coalesce({first}) END AS k",
         f"CASE WHEN {within} THEN sqrt(least_d2) END AS d",
     )

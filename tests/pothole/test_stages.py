@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from pothole_assets import spark_stages as st
 from pothole_assets.geo import M_PER_DEG, LocalProjection
@@ -220,6 +221,25 @@ def test_equally_near_segments_go_to_the_smaller_s_id(spark_session: SparkSessio
     assert counts.loc["D_0000", "total_count"] == 3 and counts.loc["D_0000", "impact_count"] == 1
     assert "Z_0000" not in counts.index
     assert result.dropped_points == 0
+
+
+def test_tallies_count_every_point_that_meets_them_mapped_or_dropped(
+    spark_session: SparkSession,
+) -> None:
+    # Stage 1's own counts are tallied as Stage 2 reads its output: a point too far from every
+    # segment is still a row Stage 1 wrote, and still a pothole or a suspect
+    points = _points(spark_session, [(25, 5, 1), (10, -3, 0), (25, 25, 0), (25, 120, 1)])
+    points = points.withColumn("impact_score", F.when(F.col("is_pothole") == 1, 4.0).otherwise(3.5))
+    result = st.stage2(
+        spark_session,
+        points,
+        _segments(),
+        DAY,
+        max_distance_m=30.0,
+        tallies={"suspects": "impact_score > 3.0D", "late": f"timestamp >= {T0 + 2}"},
+    )
+    assert result.tallies == {"suspects": 4, "late": 2}  # the 4th point is dropped, yet counted
+    assert result.potholes == 2 and result.dropped_potholes == 1
 
 
 def test_maximum_distance_is_configurable(spark_session: SparkSession) -> None:
