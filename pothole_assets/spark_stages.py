@@ -387,12 +387,15 @@ def run_day(
     counted = Observation(f"stage1 input {day.isoformat()}")
     # what Stage 1 needs of each row, and the whole row only where it is rejected
     reason = F.col("reject_reason")
+    rejected = reason.isNotNull()
     source = flagged.select(
         *SCORED_INPUT,
         (reason.isNull() & context_filter(params)).alias("kept"),
-        F.when(reason.isNotNull(), F.struct(*flagged.columns)).alias("rejected"),
+        F.when(rejected, F.struct(*flagged.columns)).alias("rejected"),
+        # the order rejects are kept in (null timestamps first); null on the other rows
+        F.when(rejected, F.coalesce("timestamp", F.lit(-(2**63)))).alias("reject_order"),
     ).observe(counted, *_input_columns())
-    kept = source.filter("kept").drop("kept", "rejected")
+    kept = source.filter("kept").drop("kept", "rejected", "reject_order")
     unique = unique_readings(kept).filter(~F.col("duplicate")).drop("duplicate")
     scored = score_readings(unique, bumps, params)
     # no-op when there are fewer partitions already
@@ -450,12 +453,9 @@ def _input_columns() -> list[Column]:
     bounded top-k, collected on the driver as the day is read.
     """
     return [
-        F.expr("count(1)").alias("input_rows"),
-        F.expr("count_if(kept)").alias("kept"),
-        F.expr(
-            "min_by(rejected, CASE WHEN rejected IS NOT NULL"
-            f" THEN coalesce(rejected.timestamp, {-(2**63)}L) END, {REJECTS_IN_MEMORY})"
-        ).alias("rejects"),
+        F.count(F.lit(1)).alias("input_rows"),
+        F.count_if("kept").alias("kept"),
+        F.min_by("rejected", "reject_order", REJECTS_IN_MEMORY).alias("rejects"),
     ]
 
 
