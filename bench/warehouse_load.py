@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from benchdb import bench_database_url, best_seconds, fresh_schema, raw_copy
 
 from resources.copy_format import csv_chunks
+from resources.kst import KST
 from resources.warehouse import COPY_CHUNK_ROWS, WarehouseResource
 
 ROWS = 1_000_000
@@ -48,7 +49,7 @@ CREATE TABLE {name} (
 def sample_frame(rows: int, day: dt.date = DAY) -> pd.DataFrame:
     """`rows` rows of one day; the same values for every day but the date."""
     rng = np.random.default_rng(7)
-    start = pd.Timestamp(day.isoformat(), tz="Asia/Seoul")
+    start = pd.Timestamp(day.isoformat(), tz=KST)
     return pd.DataFrame(
         {
             "day": day,

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from resources.kst import KST
+
 FULLY_INVALID_RULES = {"constant_daily", "zeros_only"}
 MOST = 0.5
 NIGHT = [*range(20, 24), *range(4)]
@@ -27,7 +29,7 @@ SUMMER = (5, 6, 7, 8)
 
 def day_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Day × hour (0..23, KST interval start) sums of one unit's rows; absent hours are 0."""
-    local = rows["datetime"].dt.tz_convert("Asia/Seoul")
+    local = rows["datetime"].dt.tz_convert(KST)
     frame = pd.DataFrame(
         {"day": local.dt.date, "hour": local.dt.hour, "generation": rows["generation"].to_numpy()}
     )

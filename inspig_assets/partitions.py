@@ -3,19 +3,19 @@
 import dagster as dg
 
 from inspig_assets.options import GROUPS
+from resources.kst import KST_NAME
 
-TIMEZONE = "Asia/Seoul"
 START = "2024-01-01"
 
 # Monday-start ISO weeks; the key is the report week's Monday (day_offset counts from Sunday = 0).
 inspig_week_partitions = dg.WeeklyPartitionsDefinition(
-    start_date=START, day_offset=1, timezone=TIMEZONE
+    start_date=START, day_offset=1, timezone=KST_NAME
 )
 inspig_group_partitions = dg.StaticPartitionsDefinition(list(GROUPS))
 inspig_report_partitions = dg.MultiPartitionsDefinition(
     {"week": inspig_week_partitions, "group": inspig_group_partitions}
 )
-inspig_month_partitions = dg.MonthlyPartitionsDefinition(start_date=START, timezone=TIMEZONE)
+inspig_month_partitions = dg.MonthlyPartitionsDefinition(start_date=START, timezone=KST_NAME)
 
 
 def report_key(week: str, group: str) -> dg.MultiPartitionKey:

@@ -11,12 +11,12 @@ from inspig_assets.jobs import (
     inspig_weekly_report_job,
 )
 from inspig_assets.options import gate_open
-from inspig_assets.partitions import TIMEZONE, report_key
+from inspig_assets.partitions import report_key
 from inspig_assets.periods import ReportWeek, add_months
 from inspig_assets.targets import schedule_gate
 from inspig_assets.weather_assets import weather_schedules
 from resources.farm_db import FarmDbResource
-from resources.kst import as_kst
+from resources.kst import KST_NAME, as_kst
 from resources.policies import schedule_status
 from resources.settings import PlatformSettings
 
@@ -34,7 +34,7 @@ def _report_schedule(
     @dg.schedule(
         name=f"inspig_weekly_{group.lower()}_schedule",
         cron_schedule=f"0 {hour} * * 1",
-        execution_timezone=TIMEZONE,
+        execution_timezone=KST_NAME,
         job=inspig_weekly_report_job,
         default_status=status,
         description=f"Monday {hour:02d}:00 KST: last week's reports of group {group}, when "
@@ -59,7 +59,7 @@ def _productivity_monthly_schedule(status: dg.DefaultScheduleStatus) -> dg.Sched
     @dg.schedule(
         name="inspig_productivity_monthly_schedule",
         cron_schedule="5 2 1,15 * *",
-        execution_timezone=TIMEZONE,
+        execution_timezone=KST_NAME,
         job=inspig_productivity_monthly_job,
         default_status=status,
         description="1st and 15th, 02:05 KST: the previous month's productivity (the 15th "
@@ -93,7 +93,7 @@ def build_schedules(settings: PlatformSettings) -> list[dg.ScheduleDefinition]:
             name="inspig_job_log_retention_schedule",
             job=inspig_job_log_retention_job,
             cron_schedule="0 4 * * 0",
-            execution_timezone=TIMEZONE,
+            execution_timezone=KST_NAME,
             default_status=status,
             description="Sunday 04:00 KST (no report runs then): delete job-log rows older than "
             "6 months.",

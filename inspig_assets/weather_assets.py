@@ -20,7 +20,6 @@ from pydantic import Field
 
 from inspig_assets import schema as t
 from inspig_assets.jobs import ORACLE_TAGS
-from inspig_assets.partitions import TIMEZONE
 from inspig_assets.sources import InspigSampleResource
 from inspig_assets.weather import (
     Parsed,
@@ -56,7 +55,7 @@ from resources.kma import (
     midterm_tmfc,
     nowcast_base,
 )
-from resources.kst import now_kst
+from resources.kst import KST_NAME, now_kst
 from resources.metadata import Stopwatch, partition_metadata
 from resources.policies import STANDARD_RETRY
 from resources.settings import PlatformSettings
@@ -442,7 +441,7 @@ def weather_schedules(status: dg.DefaultScheduleStatus) -> list[dg.ScheduleDefin
             name="inspig_weather_schedule",
             job=inspig_weather_job,
             cron_schedule="0 * * * *",
-            execution_timezone=TIMEZONE,
+            execution_timezone=KST_NAME,
             default_status=status,
             description="Every hour (KST): forecast, nowcast and mid-term weather of farm grids.",
         ),
@@ -450,7 +449,7 @@ def weather_schedules(status: dg.DefaultScheduleStatus) -> list[dg.ScheduleDefin
             name="inspig_weather_observed_schedule",
             job=inspig_weather_observed_job,
             cron_schedule="30 0 * * *",
-            execution_timezone=TIMEZONE,
+            execution_timezone=KST_NAME,
             default_status=status,
             description="00:30 KST: yesterday's ASOS observations replace its forecast rows.",
         ),

@@ -4,11 +4,12 @@ from datetime import date
 
 import dagster as dg
 
-POTHOLE_TIMEZONE = "Asia/Seoul"
+from resources.kst import KST_NAME
+
 POTHOLE_START_DATE = "2026-01-01"
 
 pothole_daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=POTHOLE_START_DATE, timezone=POTHOLE_TIMEZONE
+    start_date=POTHOLE_START_DATE, timezone=KST_NAME
 )
 
 

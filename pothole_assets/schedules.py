@@ -3,7 +3,8 @@
 import dagster as dg
 
 from pothole_assets.jobs import pothole_daily_job
-from pothole_assets.partitions import POTHOLE_TIMEZONE, pothole_daily_partitions
+from pothole_assets.partitions import pothole_daily_partitions
+from resources.kst import KST_NAME
 from resources.policies import schedule_status
 from resources.settings import PlatformSettings
 
@@ -24,7 +25,7 @@ def build_pothole_daily_schedule(
     @dg.schedule(
         name="pothole_daily_schedule",
         cron_schedule="0 2 * * *",
-        execution_timezone=POTHOLE_TIMEZONE,
+        execution_timezone=KST_NAME,
         job_name=job_name,
         default_status=default_status,
         description="02:00 KST: runs yesterday's partition if the raw-input sensor has not.",

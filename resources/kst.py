@@ -3,8 +3,8 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-KST = ZoneInfo("Asia/Seoul")
 KST_NAME = "Asia/Seoul"
+KST = ZoneInfo(KST_NAME)
 
 
 def now_kst() -> dt.datetime:

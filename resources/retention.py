@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 from pydantic import Field
 
+from resources.kst import KST_NAME
+
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 UNTAGGED = "untagged"
 
@@ -109,7 +111,7 @@ def make_run_retention_job(
         name=f"{location}_run_retention_schedule",
         job=retention_job,
         cron_schedule="30 3 * * *",
-        execution_timezone="Asia/Seoul",
+        execution_timezone=KST_NAME,
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     return retention_job, schedule

@@ -8,6 +8,8 @@ import dagster as dg
 from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field, PrivateAttr
 
+from resources.kst import KST_NAME
+
 # A cluster's shuffles are cut into this many partitions (adaptive execution merges small ones).
 CLUSTER_SHUFFLE_PARTITIONS = 8
 
@@ -51,7 +53,7 @@ class SparkResource(dg.ConfigurableResource):
             "spark.app.name": self.app_name,
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
-            "spark.sql.session.timeZone": "Asia/Seoul",
+            "spark.sql.session.timeZone": KST_NAME,
             "spark.sql.shuffle.partitions": str(cores or CLUSTER_SHUFFLE_PARTITIONS),
             "spark.sql.execution.arrow.pyspark.enabled": "true",
         }

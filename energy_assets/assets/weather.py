@@ -11,7 +11,7 @@ from energy_assets.imputation import VARIABLES, impute_station
 from energy_assets.partitions import energy_daily_partitions
 from energy_assets.sources import permanent_errors_fail_fast
 from resources.kma import ASOS_STATIONS, KmaResource
-from resources.kst import KST
+from resources.kst import KST, KST_NAME
 from resources.metadata import Stopwatch, partition_metadata
 from resources.policies import STANDARD_RETRY
 from resources.warehouse import WarehouseResource
@@ -104,9 +104,9 @@ def read_weather(
 def read_history(warehouse: WarehouseResource, first: dt.date, last: dt.date) -> pd.DataFrame:
     """Stored rows of every year whose day of year lies within a week of [first, last]."""
     low, high = first.timetuple().tm_yday - 7, last.timetuple().tm_yday + 7
-    doy = sa.text("extract(doy from timestamp AT TIME ZONE 'Asia/Seoul') BETWEEN :low AND :high")
+    doy = sa.text("extract(doy from timestamp AT TIME ZONE :tz) BETWEEN :low AND :high")
     t = schema.weather_asos
-    query = sa.select(t).where(doy.bindparams(low=low, high=high))
+    query = sa.select(t).where(doy.bindparams(tz=KST_NAME, low=low, high=high))
     frame = warehouse.read_frame(query)
     if len(frame):
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).dt.tz_convert(KST)
