@@ -3,13 +3,19 @@
 import datetime as dt
 
 import dagster as dg
+import pandas as pd
 
-from energy_assets.assets.nambu import HEAL_DAYS, nambu_generation, nambu_start_dates
+from energy_assets.assets.nambu import (
+    HEAL_DAYS,
+    nambu_generation,
+    nambu_start_dates,
+    short_unit_days,
+)
 from energy_assets.assets.namdong import namdong_generation
 from energy_assets.assets.reference import nambu_plants, namdong_plants, plant_data_quality
 from energy_assets.assets.weather import weather_asos, weather_asos_imputed
 from energy_assets.plants import KNOWN_SOURCE_DEFECTS
-from resources.kst import today_kst
+from resources.kst import KST_NAME, today_kst
 from resources.metadata import md_table
 from resources.warehouse import WarehouseResource
 
@@ -31,15 +37,14 @@ KOREA = (33.0, 38.7, 124.5, 131.0)  # lat min/max, lon min/max
 @dg.asset_check(asset=nambu_generation, name=CHECK_24_HOURS)
 def nambu_24_hours(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Every unit-day has 24 distinct hours once it is older than the re-collection window."""
-    frame = warehouse.read_frame(
-        """
-        SELECT gencd || '/' || hogi AS unit, (datetime AT TIME ZONE 'Asia/Seoul')::date AS day,
-               COUNT(DISTINCT extract(hour FROM datetime AT TIME ZONE 'Asia/Seoul')) AS hours
-        FROM nambu_generation GROUP BY 1, 2
-        HAVING COUNT(DISTINCT extract(hour FROM datetime AT TIME ZONE 'Asia/Seoul')) < 24
-        ORDER BY 2, 1
-        """
-    )
+    short = short_unit_days(warehouse)
+    frame = pd.DataFrame(
+        {
+            "unit": short["gencd"] + "/" + short["hogi"].astype(str),
+            "day": short["day"],
+            "hours": short["hours"],
+        }
+    ).sort_values(["day", "unit"], ignore_index=True)
     healing_from = today_kst() - dt.timedelta(days=HEAL_DAYS)
     failing = frame[frame["day"] < healing_from]
     healing = frame[frame["day"] >= healing_from]
@@ -80,7 +85,7 @@ def nambu_daily_total(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """On complete days the source's daily total equals the sum of its hours (within 1 %)."""
     frame = warehouse.read_frame(
         """
-        SELECT gencd || '/' || hogi AS unit, (datetime AT TIME ZONE 'Asia/Seoul')::date AS day,
+        SELECT gencd || '/' || hogi AS unit, (datetime AT TIME ZONE :tz)::date AS day,
                SUM(generation) AS hourly_sum, MAX(daily_total) AS daily_total
         FROM nambu_generation GROUP BY 1, 2
         HAVING COUNT(*) = 24 AND MAX(daily_total) IS NOT NULL
@@ -88,7 +93,7 @@ def nambu_daily_total(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                > GREATEST(1.0, :tolerance * abs(MAX(daily_total)))
         ORDER BY 2, 1
         """,
-        {"tolerance": DAILY_TOTAL_TOLERANCE},
+        {"tolerance": DAILY_TOTAL_TOLERANCE, "tz": KST_NAME},
     )
     return dg.AssetCheckResult(
         passed=frame.empty,

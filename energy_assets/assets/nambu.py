@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pandas as pd
-import sqlalchemy as sa
 from pydantic import Field
 
 from energy_assets import schema, store
@@ -15,7 +14,7 @@ from energy_assets.parsing import nambu_hourly
 from energy_assets.partitions import energy_daily_partitions
 from energy_assets.plants import NAMBU_UNITS, NambuUnit
 from energy_assets.sources import KospoResource, permanent_errors_fail_fast
-from resources.kst import KST, now_kst, today_kst
+from resources.kst import KST, KST_NAME, now_kst, today_kst
 from resources.metadata import Stopwatch, md_table, partition_metadata
 from resources.policies import STANDARD_RETRY
 from resources.warehouse import WarehouseResource
@@ -74,24 +73,36 @@ def selected_units(config: PlantFilter) -> list[NambuUnit]:
     ]
 
 
+def short_unit_days(
+    warehouse: WarehouseResource, first: dt.date | None = None, last: dt.date | None = None
+) -> pd.DataFrame:
+    """Stored unit-days with fewer than 24 distinct hours (the 24-hour rule), by KST day.
+
+    Columns gencd, hogi, day, hours; the days in [first, last] when both are given, else all.
+    """
+    where, params = "", {"tz": KST_NAME}
+    if first is not None and last is not None:
+        where = "WHERE datetime >= :start AND datetime < :end"
+        params["start"] = dt.datetime.combine(first, dt.time(), KST)
+        params["end"] = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), KST)
+    hours = "COUNT(DISTINCT extract(hour FROM datetime AT TIME ZONE :tz))"
+    return warehouse.read_frame(
+        f"""
+        SELECT gencd, hogi, (datetime AT TIME ZONE :tz)::date AS day, {hours} AS hours
+        FROM nambu_generation {where}
+        GROUP BY 1, 2, 3 HAVING {hours} < 24
+        ORDER BY 3, 1, 2
+        """,
+        params,
+    )
+
+
 def incomplete_days(
     warehouse: WarehouseResource, first: dt.date, last: dt.date
 ) -> dict[tuple[str, int], list[dt.date]]:
-    """Stored unit-days in [first, last] with fewer than 24 distinct hours (the 24-hour rule)."""
-    query = sa.text(
-        """
-        SELECT gencd, hogi, (datetime AT TIME ZONE 'Asia/Seoul')::date AS day,
-               COUNT(DISTINCT extract(hour FROM datetime AT TIME ZONE 'Asia/Seoul')) AS hours
-        FROM nambu_generation
-        WHERE datetime >= :start AND datetime < :end
-        GROUP BY 1, 2, 3 HAVING COUNT(DISTINCT extract(hour FROM datetime AT TIME ZONE
-            'Asia/Seoul')) < 24
-        """
-    )
-    start = dt.datetime.combine(first, dt.time(), KST)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), KST)
+    """`short_unit_days` in [first, last], as each unit's days."""
     out: dict[tuple[str, int], list[dt.date]] = {}
-    for row in warehouse.read_frame(query, {"start": start, "end": end}).itertuples():
+    for row in short_unit_days(warehouse, first, last).itertuples():
         out.setdefault((row.gencd, int(row.hogi)), []).append(row.day)
     return out
 

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import sqlalchemy as sa
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from energy_assets import checks, store
+from energy_assets import checks, schema, store
 from energy_assets.assets.nambu import nambu_generation, nambu_start_dates
 from energy_assets.assets.namdong import namdong_generation
 from energy_assets.assets.reference import nambu_plants, namdong_plants, plant_data_quality
@@ -16,7 +17,7 @@ from energy_assets.assets.weather import weather_asos, weather_asos_imputed
 from energy_assets.sample import kospo_first_day
 from energy_assets.sources import KospoResource
 from resources.kma import ASOS_STATIONS
-from resources.kst import today_kst
+from resources.kst import KST, today_kst
 from resources.warehouse import WarehouseResource
 from tests.energy.conftest import sample_resources
 from tests.energy.test_sources import PAYLOADS
@@ -326,3 +327,36 @@ def test_units_without_recent_data_are_not_called_unless_asked(
         "SELECT DISTINCT gencd || '/' || hogi AS unit FROM nambu_generation"
     )
     assert len(units) == 31
+
+
+def test_a_kospo_unit_day_short_of_24_hours_fails_the_check_once_past_healing(
+    warehouse: WarehouseResource, tmp_path: Path
+) -> None:
+    store.ensure_tables(warehouse)
+    today = today_kst()
+    old, recent = today - dt.timedelta(days=30), today - dt.timedelta(days=1)
+    rows = [
+        {"datetime": dt.datetime.combine(day, dt.time(hour), KST), "gencd": "997S", "hogi": 1}
+        for day, hours in ((old, [h for h in range(24) if h != 5]), (recent, range(20)))
+        for hour in hours
+    ]
+    # a complete day of another unit is not listed
+    rows += [
+        {"datetime": dt.datetime.combine(old, dt.time(hour), KST), "gencd": "997S", "hogi": 2}
+        for hour in range(24)
+    ]
+    with warehouse.begin() as conn:
+        conn.execute(sa.insert(schema.nambu_generation), rows)
+    check = checks.nambu_24_hours
+    result = dg.materialize(
+        [nambu_generation, check],
+        resources=sample_resources(warehouse, tmp_path),
+        selection=dg.AssetSelection.checks(check),
+        raise_on_error=False,
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    meta = evaluation.metadata
+    assert not evaluation.passed
+    assert meta["failing_unit_days"].value == 1 and meta["healing_unit_days"].value == 1
+    assert "997S/1" in meta["failing"].value and old.isoformat() in meta["failing"].value
+    assert "23" in meta["failing"].value and recent.isoformat() in meta["healing"].value
