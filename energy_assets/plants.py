@@ -113,7 +113,8 @@ NAMDONG_UNITS: tuple[NamdongUnit, ...] = (
 )
 CORRECTED_COORDINATES = {"부산신항태양광", "부산역태양광", "이천D태양광"}
 
-# Plants that the source-defect audit graded (spec §7): a flag on any other plant is news.
+# Plants whose source data is known to be defective, and how (graded in an audit of the KOSPO
+# and KOEN data): the quality check expects their flags; a flag on any other plant is news.
 KNOWN_SOURCE_DEFECTS = {
     "여수태양광": "whole day in one slot (hourly invalid; daily usable)",
     "탑선태양광_1": "one slot and a monthly constant daily value (fully invalid)",
