@@ -15,6 +15,12 @@ processors and write the same rows (TS_INS_WEEK, TS_INS_WEEK_SUB, TS_INS_JOB_LOG
   so the ratio measures set-based against per-farm work, not run overhead.
 
 Each side runs twice, taking turns; the faster run of each is compared.
+
+The figure is the set-based rate, farms per second (target ≥ 50), printed with its ratio to the
+per-farm loop. The ratio has no target of its own: the 5 × once set for it was against a Dagster
+run per farm, whose run overhead this baseline leaves out. Both sides now share the Python work
+(reading the rows into each farm's data, the ten processors), about 2.4 s of the set-based run's
+3.4 s on this machine, and that shared part bounds the ratio.
 """
 
 import argparse
@@ -39,8 +45,8 @@ from resources.warehouse import WarehouseResource
 
 UNTIL = dt.date(2026, 11, 17)  # fixed so that the generated sample can be reused
 SOWS, HISTORY_DAYS = 100, 730
-# Set-based must beat the per-farm loop by at least this factor.
-TARGET_RATIO = 5.0
+# Farms per second the set-based week must reach.
+TARGET_RATE = 50
 REPEAT = 2
 MARKER = sa.Table(
     "bench_sample",
@@ -184,10 +190,10 @@ def main() -> None:
         batch_s, single_s = min(batch_runs), min(single_runs)
         reset_reports(db)
         db.get_engine().dispose()
-    ratio = single_s / batch_s
+    ratio, rate = single_s / batch_s, built / batch_s
     print(
-        f"set-based weekly report: {batch_s:.1f} s for {built} farms "
-        f"({ratio:.1f} × faster than per-farm, target ≥ {TARGET_RATIO:.0f} ×)"
+        f"set-based weekly report: {rate:.0f} farms/s, {batch_s:.1f} s for {built} farms "
+        f"({ratio:.1f} × the per-farm loop, target ≥ {TARGET_RATE} farms/s)"
     )
 
 
