@@ -3,7 +3,6 @@
 import datetime as dt
 
 import dagster as dg
-import pandas as pd
 
 from energy_assets.assets.nambu import (
     HEAL_DAYS,
@@ -38,13 +37,8 @@ KOREA = (33.0, 38.7, 124.5, 131.0)  # lat min/max, lon min/max
 def nambu_24_hours(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Every unit-day has 24 distinct hours once it is older than the re-collection window."""
     short = short_unit_days(warehouse)
-    frame = pd.DataFrame(
-        {
-            "unit": short["gencd"] + "/" + short["hogi"].astype(str),
-            "day": short["day"],
-            "hours": short["hours"],
-        }
-    ).sort_values(["day", "unit"], ignore_index=True)
+    short["unit"] = short["gencd"] + "/" + short["hogi"].astype(str)
+    frame = short[["unit", "day", "hours"]].sort_values(["day", "unit"], ignore_index=True)
     healing_from = today_kst() - dt.timedelta(days=HEAL_DAYS)
     failing = frame[frame["day"] < healing_from]
     healing = frame[frame["day"] >= healing_from]

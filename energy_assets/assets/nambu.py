@@ -74,14 +74,15 @@ def selected_units(config: PlantFilter) -> list[NambuUnit]:
 
 
 def short_unit_days(
-    warehouse: WarehouseResource, first: dt.date | None = None, last: dt.date | None = None
+    warehouse: WarehouseResource, days: tuple[dt.date, dt.date] | None = None
 ) -> pd.DataFrame:
     """Stored unit-days with fewer than 24 distinct hours (the 24-hour rule), by KST day.
 
-    Columns gencd, hogi, day, hours; the days in [first, last] when both are given, else all.
+    Columns gencd, hogi, day, hours, by day; only the days of [first, last] when `days` is given.
     """
     where, params = "", {"tz": KST_NAME}
-    if first is not None and last is not None:
+    if days is not None:
+        first, last = days
         where = "WHERE datetime >= :start AND datetime < :end"
         params["start"] = dt.datetime.combine(first, dt.time(), KST)
         params["end"] = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), KST)

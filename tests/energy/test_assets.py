@@ -352,11 +352,11 @@ def test_a_kospo_unit_day_short_of_24_hours_fails_the_check_once_past_healing(
         [nambu_generation, check],
         resources=sample_resources(warehouse, tmp_path),
         selection=dg.AssetSelection.checks(check),
-        raise_on_error=False,
     )
     (evaluation,) = result.get_asset_check_evaluations()
     meta = evaluation.metadata
     assert not evaluation.passed
     assert meta["failing_unit_days"].value == 1 and meta["healing_unit_days"].value == 1
-    assert "997S/1" in meta["failing"].value and old.isoformat() in meta["failing"].value
-    assert "23" in meta["failing"].value and recent.isoformat() in meta["healing"].value
+    # the old day lacks one hour of 24, the recent one four
+    assert f"| 997S/1 | {old.isoformat()} | 23 |" in meta["failing"].value
+    assert f"| 997S/1 | {recent.isoformat()} | 20 |" in meta["healing"].value
