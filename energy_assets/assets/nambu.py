@@ -103,7 +103,7 @@ def incomplete_days(
 ) -> dict[tuple[str, int], list[dt.date]]:
     """`short_unit_days` in [first, last], as each unit's days."""
     out: dict[tuple[str, int], list[dt.date]] = {}
-    for row in short_unit_days(warehouse, first, last).itertuples():
+    for row in short_unit_days(warehouse, (first, last)).itertuples():
         out.setdefault((row.gencd, int(row.hogi)), []).append(row.day)
     return out
 
